@@ -1,0 +1,36 @@
+# Two commands for a new user: `make run` (pipeline on the embedded sample) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+# The CPU wheel by default; on a CUDA machine: make TORCH='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
+TORCH  ?= torch==2.13.0
+BIN    := $(VENV)/bin
+
+.PHONY: install run test test-fast lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc metrics show
+
+test: install
+	$(BIN)/python -m pytest -q -rs
+
+test-fast: install
+	$(BIN)/python -m pytest -q -rs -m "not slow"
+
+lint: install
+	$(BIN)/ruff format --check . && $(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m srcore.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

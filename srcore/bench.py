@@ -1,0 +1,123 @@
+"""Speed benchmark: srcore against the seed notebook's implementation, same process, same device.
+
+    python -m srcore.bench [--size 256] [--batch 8] [--compile] [--seed-ref ../shared/reference/seed_ref.py]
+
+Prints one JSON object: training images/s at `batch` x size^2, 15-step sampling seconds for one
+image and for a batch, peak memory (CUDA: max allocated; CPU: the process's peak RSS), for both
+implementations at the same width (64), and the ratios srcore / seed (higher is better for every
+ratio). The seed is imported from ../shared/reference when present, never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+from .diffusion import DiffusionConfig, ResShift
+from .losses import SRLoss
+from .model import DualDomainUNet, ModelConfig
+from .sampler import pick_device, super_resolve
+from .train import train_step
+
+DEFAULT_SEED_REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "seed_ref.py"
+
+
+def _timed(fn, n: int, sync) -> float:
+    fn()  # warm-up (and compilation)
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    sync()
+    return (time.perf_counter() - t0) / n
+
+
+def _peak(dev: torch.device) -> float:
+    if dev.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 1e9
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB -> GB
+
+
+def bench_srcore(dev, size, batch, n_train, n_sample, sync, compile_=False) -> dict:
+    torch.manual_seed(0)
+    model = DualDomainUNet(ModelConfig(width=64)).to(dev)
+    if dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    net = torch.compile(model) if compile_ else model
+    diffusion, loss_fn = ResShift.from_config(DiffusionConfig(steps=15)), SRLoss().to(dev)
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    x0 = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
+    y0 = x0 + 0.05 * torch.randn_like(x0)
+    origin = torch.zeros(batch, 2, dtype=torch.long, device=dev)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    s_train = _timed(lambda: train_step(net, diffusion, loss_fn, opt, x0, y0, origin), n_train, sync)
+    out = {"params": model.num_params(), "train_img_per_s": batch / s_train}
+    for b in (1, batch):
+        out[f"sample15_s_b{b}"] = _timed(lambda b=b: super_resolve(net, diffusion, y0[:b]), n_sample, sync)
+    out["peak_mem_gb"] = _peak(dev)
+    return out
+
+
+def bench_seed(path: Path, dev, size, batch, n_train, n_sample, sync) -> dict:
+    spec = importlib.util.spec_from_file_location("seed_ref", path)
+    seed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seed)
+    torch.manual_seed(0)
+    model = seed.DualDomainUNet().to(dev)
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    x0 = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
+    y0 = x0 + 0.05 * torch.randn_like(x0)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    s_train = _timed(lambda: seed.train_step(model, opt, x0, y0), n_train, sync)
+    out = {"params": sum(p.numel() for p in model.parameters()), "train_img_per_s": batch / s_train}
+    for b in (1, batch):
+        out[f"sample15_s_b{b}"] = _timed(lambda b=b: seed.reverse_sample(model, y0[:b]), n_sample, sync)
+    out["peak_mem_gb"] = _peak(dev)
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the srcore network")
+    ap.add_argument("--seed-ref", type=Path, default=DEFAULT_SEED_REF)
+    ap.add_argument("--out", type=Path, help="also write the JSON here")
+    a = ap.parse_args(argv)
+    dev = pick_device(a.device)
+    cuda = dev.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    n_train, n_sample = (30, 5) if cuda else (2, 1)
+    res = {"device": torch.cuda.get_device_name() if cuda else f"cpu ({torch.get_num_threads()} threads)",
+           "size": a.size, "batch": a.batch, "torch": torch.__version__}  # fmt: skip
+    # The seed first on CPU: peak RSS is process-wide and only grows, so its figure is not inflated by ours.
+    if a.seed_ref.is_file():
+        res["seed"] = bench_seed(a.seed_ref, dev, a.size, a.batch, n_train, n_sample, sync)
+    else:
+        res["seed"] = None
+        res["seed_skipped"] = f"{a.seed_ref} not found"
+    res["srcore"] = bench_srcore(dev, a.size, a.batch, n_train, n_sample, sync, a.compile)
+    if res["seed"]:
+        s, o = res["seed"], res["srcore"]
+        res["ratios"] = {
+            "train_img_per_s": o["train_img_per_s"] / s["train_img_per_s"],
+            **{f"sample15_speedup_b{b}": s[f"sample15_s_b{b}"] / o[f"sample15_s_b{b}"] for b in (1, a.batch)},
+        }
+    text = json.dumps(res, indent=1)
+    print(text)
+    if a.out:
+        a.out.write_text(text + "\n")
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Saving and loading models: atomic writes, no pickled code on load, config checked before shapes.
+
+A model file is a plain dict: {"format", "model_config", "diffusion_config", "scale", "model"
+(state dict), ...extra (step, optimizer, ...)}. The resolved configs travel inside it, so every
+consumer rebuilds exactly the network that was trained.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import torch
+
+from .diffusion import DiffusionConfig
+from .images import atomic_path
+from .model import DualDomainUNet, ModelConfig
+
+FORMAT = "srcore-model/1"
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing, unsafe, of another format or of another configuration."""
+
+
+def save_checkpoint(path: str | os.PathLike, model: DualDomainUNet, diffusion: DiffusionConfig, scale: int, **extra) -> None:
+    """Write atomically: a kill mid-write leaves the previous file (or none), never half of one."""
+    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    payload = {"format": FORMAT, "model_config": model.cfg.to_dict(), "diffusion_config": diffusion.to_dict(),
+               "scale": int(scale), "model": state, **extra}  # fmt: skip
+    tmp, dst = atomic_path(path)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, "_orig_mod", model)  # torch.compile wrapper
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load the dict with weights_only=True: a file whose unpickling would run code is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file not found")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ModelFileError(f"{path}: refused: not a plain weights file (loading it would run code): {e}") from e
+    except Exception as e:  # truncated or foreign file
+        raise ModelFileError(f"{path}: cannot read model file ({type(e).__name__}: {e})") from e
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an srcore model file (expected format {FORMAT!r})")
+    return ck
+
+
+def config_mismatches(saved: dict, expected: dict) -> list[str]:
+    """'key: file has A, asked for B' for every setting that differs."""
+    return [f"{k}: file has {saved.get(k)!r}, asked for {expected.get(k)!r}"
+            for k in sorted(set(saved) | set(expected)) if saved.get(k) != expected.get(k)]  # fmt: skip
+
+
+def load_model(
+    path: str | os.PathLike,
+    expect_model: ModelConfig | None = None,
+    expect_diffusion: DiffusionConfig | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[DualDomainUNet, DiffusionConfig, dict]:
+    """Rebuild the saved network from its own config and load its weights.
+
+    With expect_* given, a file of another configuration stops with the list of mismatched settings
+    (before any tensor shape can disagree). Returns (model in eval mode, diffusion config, file dict).
+    """
+    ck = read_checkpoint(path)
+    problems = []
+    if expect_model is not None:
+        problems += [f"model.{m}" for m in config_mismatches(ck["model_config"], expect_model.to_dict())]
+    if expect_diffusion is not None:
+        problems += [f"diffusion.{m}" for m in config_mismatches(ck["diffusion_config"], expect_diffusion.to_dict())]
+    if problems:
+        raise ModelFileError(f"{path}: trained with a different configuration:\n  " + "\n  ".join(problems))
+    model = DualDomainUNet(ModelConfig.from_dict(ck["model_config"]))
+    model.load_state_dict(ck["model"])
+    return model.to(device).eval(), DiffusionConfig(**ck["diffusion_config"]), ck

@@ -1,0 +1,75 @@
+"""The prepared cache: per image, uint8 HR and y0 arrays (.npy, memory-mapped), plus a patch index.
+
+Layout written by the prepare stage and read by train / evaluate:
+    <cache>/<split>/<stem>.hr.npy   H x W x 3 uint8, mod-cropped HR
+    <cache>/<split>/<stem>.y0.npy   H x W x 3 uint8, degrade()'s bicubic base of the whole image
+    <index>.csv                     split, image, top, left, size (one row per patch)
+Patches are crops of the whole-image y0, exactly what a tile of that image sees at inference.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .images import atomic_path, to_tensor
+
+INDEX_COLUMNS = ["split", "image", "top", "left", "size"]
+
+
+def save_array(path: str | os.PathLike, a: np.ndarray) -> None:
+    tmp, dst = atomic_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, a)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_pair(cache: str | os.PathLike, split: str, image: str) -> tuple[np.ndarray, np.ndarray]:
+    """(HR, y0) uint8 arrays of one cached image, memory-mapped."""
+    base = Path(cache) / split / image
+    return np.load(f"{base}.hr.npy", mmap_mode="r"), np.load(f"{base}.y0.npy", mmap_mode="r")
+
+
+def read_index(path: str | os.PathLike, split: str) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    missing = set(INDEX_COLUMNS) - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: patch index lacks columns {sorted(missing)}")
+    return df[df["split"] == split].reset_index(drop=True)
+
+
+class PatchBatches:
+    """Batches of (x0, y0, origin) patches from the cache; batch k is a pure function of (seed, k),
+    so a resumed run draws exactly the batches an uninterrupted run would have."""
+
+    def __init__(self, cache: str | os.PathLike, index: pd.DataFrame, split: str, batch_size: int, seed: int):
+        if index.empty:
+            raise ValueError(
+                f"no '{split}' patches in the index: is the data folder empty or are all images smaller than the patch?"
+            )
+        self.index, self.batch_size, self.seed = index, batch_size, seed
+        self.images = {name: load_pair(cache, split, name) for name in index["image"].unique()}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def rows(self, rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x0, y0: B x 3 x P x P in [-1, 1]; origin: B x 2 (top, left)."""
+        hr, y0 = [], []
+        for r in rows.itertuples():
+            h, y = self.images[r.image]
+            hr.append(h[r.top : r.top + r.size, r.left : r.left + r.size])
+            y0.append(y[r.top : r.top + r.size, r.left : r.left + r.size])
+        origin = torch.from_numpy(rows[["top", "left"]].to_numpy(dtype=np.int64))
+        return to_tensor(np.stack(hr)), to_tensor(np.stack(y0)), origin
+
+    def batch(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, k])
+        return self.rows(self.index.iloc[rng.integers(0, len(self.index), self.batch_size)])

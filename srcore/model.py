@@ -1,0 +1,178 @@
+"""The dual-domain UNet: spatial, DCT and Haar-wavelet branches fused at every level.
+
+The network predicts the residual x0 - y0 from (x_t, t, cond), where cond = condition(y0, origin)
+is y0 plus its positional encoding and amplitude map. It knows nothing of the diffusion schedule:
+t is just a number fed to a sinusoidal embedding. Any H x W is accepted (padded to the multiple the
+pooling, the wavelet and the block DCT need, cropped back).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from pytorch_wavelets import DWTForward, DWTInverse
+from torch import nn
+
+from .dct import dct2d, idct2d
+from .encodings import fourier_encoding, local_amplitude, pad_reflect
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that decides the network's shape; saved inside every checkpoint."""
+
+    width: int = 64  # channels at every level (the seed's NUM_CHANNELS)
+    depth: int = 2  # number of 2x downsamplings
+    time_dim: int = 128
+    dct: bool = True  # DCT branch
+    dct_block: int = 8  # 0: one DCT over the whole map (the seed: size-dependent); b: b x b blocks
+    dwt: bool = True  # Haar wavelet branch
+    pos_freqs: int = 6  # Fourier encoding frequencies (NUM_POS_FREQ); 0 switches it off
+    pos_period: int = 256  # pixels spanned by the lowest frequency's half period
+    amp_kernel: int = 7  # amplitude window; 0 switches the amplitude map off
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown model settings {unknown}; allowed: {sorted(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def cond_channels(self) -> int:
+        return 3 + 4 * self.pos_freqs + (1 if self.amp_kernel else 0)
+
+    @property
+    def size_multiple(self) -> int:
+        """H and W the network runs on internally are multiples of this."""
+        inner = self.dct_block if (self.dct and self.dct_block) else (2 if self.dwt else 1)
+        return (2**self.depth) * math.lcm(inner, 2 if self.dwt else 1)
+
+
+class TimeEmbedding(nn.Module):
+    """t (B,) -> B x dim: sinusoidal features (as in the seed and DDPM) through a 2-layer MLP."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.dim // 2
+        freqs = torch.exp(torch.arange(half, device=t.device) * (-math.log(10000.0) / (half - 1)))
+        v = t.float()[:, None] * freqs[None]
+        return self.mlp(torch.cat([v.sin(), v.cos()], -1))
+
+
+class ConvBlock(nn.Sequential):
+    def __init__(self, cin: int, cout: int):
+        super().__init__(
+            nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True)
+        )
+
+
+class DCTBranch(nn.Module):
+    """DCT -> 1x1 conv, ReLU, 1x1 conv on the coefficients -> inverse DCT."""
+
+    def __init__(self, ch: int, block: int):
+        super().__init__()
+        self.block = block
+        self.process = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.ReLU(inplace=True), nn.Conv2d(ch, ch, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return idct2d(self.process(dct2d(x, self.block)), self.block)
+
+
+class DWTBranch(nn.Module):
+    """One-level Haar DWT; LL, LH, HL, HH each get their own 1x1 conv (one grouped conv); inverse DWT."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.dwt = DWTForward(J=1, wave="haar", mode="zero")
+        self.idwt = DWTInverse(wave="haar", mode="zero")
+        self.process = nn.Conv2d(4 * ch, 4 * ch, 1, groups=4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ll, (h,) = self.dwt(x)  # ll: B C h w, h: B C 3 h w
+        bands = torch.cat([ll, h[:, :, 0], h[:, :, 1], h[:, :, 2]], 1)
+        ll, lh, hl, hh = self.process(bands).chunk(4, 1)
+        return self.idwt((ll, [torch.stack([lh, hl, hh], 2)]))
+
+
+class DualDomainBlock(nn.Module):
+    """x + fuse([spatial(h), dct(h), dwt(h)]) with h = x + time bias; branches switchable."""
+
+    def __init__(self, ch: int, cfg: ModelConfig):
+        super().__init__()
+        self.time = nn.Linear(cfg.time_dim, ch)
+        self.spatial = ConvBlock(ch, ch)
+        self.dct = DCTBranch(ch, cfg.dct_block) if cfg.dct else None
+        self.dwt = DWTBranch(ch) if cfg.dwt else None
+        self.fuse = nn.Conv2d(ch * (1 + cfg.dct + cfg.dwt), ch, 1)
+
+    def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+        h = x + self.time(temb)[:, :, None, None]
+        parts = [self.spatial(h)]
+        if self.dct is not None:
+            parts.append(self.dct(h))
+        if self.dwt is not None:
+            parts.append(self.dwt(h))
+        return x + self.fuse(torch.cat(parts, 1))
+
+
+class DualDomainUNet(nn.Module):
+    """UNet of DualDomainBlocks. forward(x_t, t, cond) -> predicted residual x0 - y0 (B x 3 x H x W)."""
+
+    def __init__(self, cfg: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.width
+        self.time = TimeEmbedding(cfg.time_dim)
+        self.inc = ConvBlock(3 + cfg.cond_channels, c)
+        self.downs = nn.ModuleList(DualDomainBlock(c, cfg) for _ in range(cfg.depth))
+        self.mid = DualDomainBlock(c, cfg)
+        # Upsample + conv rather than transposed conv: no checkerboard (seed limitation 2).
+        self.ups = nn.ModuleList(nn.Conv2d(c if i == 0 else 2 * c, c, 1) for i in range(cfg.depth))
+        self.decs = nn.ModuleList(DualDomainBlock(2 * c, cfg) for _ in range(cfg.depth))
+        self.out = nn.Conv2d(2 * c if cfg.depth else c, 3, 1)
+        nn.init.zeros_(self.out.weight)  # starts as "y0 is the answer": stable first steps
+        nn.init.zeros_(self.out.bias)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def condition(self, y0: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
+        """y0: B x 3 x H x W in [-1, 1]; origin: B x 2 (top, left) in HR pixels, default 0.
+        Returns B x cond_channels x H x W. Compute once per image, reuse at every step."""
+        B, _, H, W = y0.shape
+        parts = [y0]
+        if self.cfg.pos_freqs:
+            if origin is None:
+                origin = torch.zeros(B, 2, dtype=torch.long, device=y0.device)
+            parts.append(fourier_encoding(origin.to(y0.device), H, W, self.cfg.pos_freqs, self.cfg.pos_period).to(y0.dtype))
+        if self.cfg.amp_kernel:
+            parts.append(local_amplitude((y0 + 1) / 2, self.cfg.amp_kernel))
+        return torch.cat(parts, 1)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        H, W = x_t.shape[-2:]
+        m = self.cfg.size_multiple
+        x = torch.cat([x_t, cond.to(x_t.dtype)], 1)
+        if H % m or W % m:
+            x = pad_reflect(x, 0, (-W) % m, 0, (-H) % m)
+        temb = self.time(t.reshape(-1).to(x.device))
+        skips = [self.inc(x)]
+        for block in self.downs:
+            skips.append(block(F.max_pool2d(skips[-1], 2), temb))
+        h = self.mid(skips.pop(), temb)
+        for up, dec in zip(self.ups, self.decs):
+            h = up(F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False))
+            h = dec(torch.cat([h, skips.pop()], 1), temb)
+        return self.out(h)[..., :H, :W]

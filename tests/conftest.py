@@ -1,0 +1,19 @@
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+torch.set_num_threads(2)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def shared_dataset(name: str) -> Path:
+    """A folder of ../shared/datasets, or skip the test with the reason."""
+    d = SHARED_DATASETS / name
+    if not d.is_dir():
+        pytest.skip(f"{d} is absent (benchmark images live outside the repository, in ../shared/datasets)")
+    return d

@@ -1,0 +1,44 @@
+import pickle
+
+import pytest
+import torch
+
+from srcore.checkpoint import ModelFileError, load_model, save_checkpoint
+from srcore.diffusion import DiffusionConfig
+from srcore.model import DualDomainUNet, ModelConfig
+
+
+def test_round_trip_rebuilds_the_saved_network(tmp_path):
+    cfg = ModelConfig(width=8, time_dim=16, dwt=False)
+    m = DualDomainUNet(cfg)
+    torch.nn.init.normal_(m.out.weight)
+    save_checkpoint(tmp_path / "m.pt", m, DiffusionConfig(kappa=1.5), scale=4, step=7)
+    m2, dcfg, ck = load_model(tmp_path / "m.pt")
+    assert m2.cfg == cfg and dcfg.kappa == 1.5 and ck["step"] == 7 and ck["scale"] == 4
+    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), m2.state_dict().values()))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
+
+def test_other_configuration_lists_the_mismatches(tmp_path):
+    save_checkpoint(tmp_path / "m.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4)
+    with pytest.raises(ModelFileError) as e:
+        load_model(tmp_path / "m.pt", ModelConfig(width=16, time_dim=16, dct=False), DiffusionConfig(kappa=1.0))
+    msg = str(e.value)
+    assert "model.width: file has 8, asked for 16" in msg and "model.dct" in msg and "diffusion.kappa" in msg
+
+
+class _Evil:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with open("evil.pt", "wb") as f:
+        pickle.dump({"format": "srcore-model/1", "x": _Evil()}, f)
+    with pytest.raises(ModelFileError, match="refused"):
+        load_model("evil.pt")
+    assert not (tmp_path / "PWNED").exists()
+    (tmp_path / "junk.pt").write_bytes(b"\x00" * 10)
+    with pytest.raises(ModelFileError, match="junk.pt"):
+        load_model("junk.pt")

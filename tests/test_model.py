@@ -1,0 +1,52 @@
+import itertools
+
+import pytest
+import torch
+
+from srcore.model import DualDomainUNet, ModelConfig
+
+
+def _run(cfg, H, W, B=2):
+    torch.manual_seed(0)
+    m = DualDomainUNet(cfg).eval()
+    torch.nn.init.normal_(m.out.weight, std=0.1)  # zero-init would hide a wrong output
+    y0 = torch.rand(B, 3, H, W) * 2 - 1
+    with torch.no_grad():
+        return m, m(y0 + 0.1, torch.tensor([3.0] * B), m.condition(y0))
+
+
+@pytest.mark.parametrize("dct,dwt,freqs,amp", list(itertools.product([True, False], repeat=4)))
+def test_any_size_with_every_branch_on_and_off(dct, dwt, freqs, amp):
+    cfg = ModelConfig(width=8, time_dim=16, dct=dct, dwt=dwt, pos_freqs=3 if freqs else 0, amp_kernel=7 if amp else 0)
+    m, out = _run(cfg, 57, 83)
+    assert out.shape == (2, 3, 57, 83) and torch.isfinite(out).all()
+    assert m.inc[0].in_channels == 6 + (12 if freqs else 0) + (1 if amp else 0)
+
+
+@pytest.mark.parametrize("depth,block", [(1, 8), (3, 8), (2, 0)])
+def test_depth_and_global_dct(depth, block):
+    m, out = _run(ModelConfig(width=8, time_dim=16, depth=depth, dct_block=block), 33, 21, B=1)
+    assert out.shape == (1, 3, 33, 21)
+
+
+def test_parameter_count_and_width():
+    small, big = DualDomainUNet(ModelConfig(width=16)), DualDomainUNet(ModelConfig(width=64))
+    assert small.num_params() == sum(p.numel() for p in small.parameters()) and big.num_params() > 5 * small.num_params()
+    no_dct = DualDomainUNet(ModelConfig(width=16, dct=False))
+    assert no_dct.num_params() < small.num_params()
+
+
+def test_network_is_local_so_aligned_tiles_match_the_whole_image():
+    # block DCT + Haar + pooling on an aligned grid: far from a crop's edge the output is the whole image's.
+    cfg = ModelConfig(width=8, time_dim=16)
+    torch.manual_seed(0)
+    m = DualDomainUNet(cfg).eval()
+    torch.nn.init.normal_(m.out.weight, std=0.1)
+    y0 = torch.rand(1, 3, 192, 192) * 2 - 1
+    x = y0 + 0.2 * torch.randn_like(y0)
+    t = torch.tensor([5])
+    with torch.no_grad():
+        whole = m(x, t, m.condition(y0))
+        o = torch.tensor([[64, 64]])
+        tile = m(x[..., 64:160, 64:160], t, m.condition(y0[..., 64:160, 64:160], o))
+    assert torch.allclose(tile[..., 40:56, 40:56], whole[..., 104:120, 104:120], atol=1e-5)
