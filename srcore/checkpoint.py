@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write
 from .diffusion import DiffusionConfig
-from .images import atomic_path
 from .model import DualDomainUNet, ModelConfig
 
 FORMAT = "srcore-model/1"
@@ -29,12 +29,8 @@ def save_checkpoint(path: str | os.PathLike, model: DualDomainUNet, diffusion: D
     state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
     payload = {"format": FORMAT, "model_config": model.cfg.to_dict(), "diffusion_config": diffusion.to_dict(),
                "scale": int(scale), "model": state, **extra}  # fmt: skip
-    tmp, dst = atomic_path(path)
-    try:
+    with atomic_write(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:

@@ -16,19 +16,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .images import atomic_path, to_tensor
+from .atomic import atomic_write
+from .images import to_tensor
 
 INDEX_COLUMNS = ["split", "image", "top", "left", "size"]
 
 
 def save_array(path: str | os.PathLike, a: np.ndarray) -> None:
-    tmp, dst = atomic_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, a)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, a)
 
 
 def load_pair(cache: str | os.PathLike, split: str, image: str) -> tuple[np.ndarray, np.ndarray]:

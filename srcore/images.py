@@ -7,12 +7,13 @@ B x 3 x H x W in [-1, 1]. `to_tensor` / `to_uint8` are the only conversions betw
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .atomic import atomic_write
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -67,30 +68,19 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def atomic_path(dst: str | os.PathLike) -> tuple[Path, Path]:
-    """A temporary path in the destination's folder; `os.replace(tmp, dst)` then publishes it."""
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    return Path(tmp), dst
-
-
 def write_image(path: str | os.PathLike, img: np.ndarray | Image.Image, **save_kw) -> None:
     """Write an image atomically (temp file + rename); the format follows the suffix."""
     im = img if isinstance(img, Image.Image) else Image.fromarray(np.asarray(img))
-    tmp, dst = atomic_path(path)
-    fmt = Image.registered_extensions().get(dst.suffix.lower(), "PNG")
-    try:
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower(), "PNG")
+    with atomic_write(path) as tmp:
         im.save(tmp, format=fmt, **save_kw)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """uint8 H x W x 3 (or B x H x W x 3) -> float32 3 x H x W (or B x 3 x H x W) in [-1, 1]."""
-    t = torch.from_numpy(np.ascontiguousarray(img)).float().div(127.5).sub(1.0)
+    a = np.ascontiguousarray(img)
+    a = a if a.flags.writeable else a.copy()  # e.g. a memory-mapped cache
+    t = torch.from_numpy(a).float().div(127.5).sub(1.0)
     return t.movedim(-1, -3)
 
 

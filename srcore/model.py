@@ -9,12 +9,16 @@ pooling, the wavelet and the block DCT need, cropped back).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
-from pytorch_wavelets import DWTForward, DWTInverse
 from torch import nn
+
+with warnings.catch_warnings():  # pytorch-wavelets imports pkg_resources, which warns on import
+    warnings.simplefilter("ignore")
+    from pytorch_wavelets import DWTForward, DWTInverse
 
 from .dct import dct2d, idct2d
 from .encodings import fourier_encoding, local_amplitude, pad_reflect

@@ -74,36 +74,43 @@ def train_step(
 
 
 @torch.no_grad()
-def validate(model: DualDomainUNet, diffusion: ResShift, patches: PatchBatches, seed: int = 0, batch: int = 8) -> float:
-    """Mean Y-PSNR of sampled SR over the fixed validation patches (deterministic)."""
-    dev = next(model.parameters()).device
+def validate(
+    model: DualDomainUNet | None, diffusion: ResShift | None, patches: PatchBatches, seed: int = 0, batch: int = 8
+) -> float:
+    """Mean Y-PSNR over the fixed validation patches (deterministic); model=None scores bicubic.
+    No border is cropped: the patches lie inside their images."""
     scores = []
     for i in range(0, len(patches), batch):
         rows = patches.index.iloc[i : i + batch]
-        x0, y0, origin = patches.rows(rows)
-        sr, _ = super_resolve(model, diffusion, y0.to(dev), torch.arange(i, i + len(rows)) + seed, origin)
+        x0, sr, origin = patches.rows(rows)
+        if model is not None:
+            dev = next(model.parameters()).device
+            sr, _ = super_resolve(model, diffusion, sr.to(dev), torch.arange(i, i + len(rows)) + seed, origin)
         scores += [psnr(rgb_to_y(a), rgb_to_y(b)) for a, b in zip(to_uint8(sr), to_uint8(x0))]
     return float(np.mean(scores))
 
 
-def _resume(path: Path, model, opt, sched, expect: dict) -> int:
-    if not path.is_file():
-        return 0
+def signature(cfg: TrainConfig, model_cfg: ModelConfig, diff_cfg: DiffusionConfig) -> dict:
+    """What must match for a checkpoint to be continued (not device, compile or logging cadence)."""
+    keep = {k: v for k, v in asdict(cfg).items() if k not in ("device", "compile", "checkpoint_every", "log_every")}
+    return {"model": model_cfg.to_dict(), "diffusion": diff_cfg.to_dict(), "train": keep}
+
+
+def resumable_checkpoint(path: Path, sig: dict) -> dict | None:
+    """The checkpoint at `path` if it continues a run of signature `sig`, else None (with the reason printed)."""
+    if not Path(path).is_file():
+        return None
     try:
         ck = read_checkpoint(path)
     except ModelFileError as e:
         print(f"checkpoint unusable, starting from scratch: {e}")
-        return 0
-    saved = {"model": ck["model_config"], "diffusion": ck["diffusion_config"], "train": ck.get("train_config")}
-    diff = [f"{k}.{m}" for k in expect for m in config_mismatches(saved[k] or {}, expect[k])]
+        return None
+    saved = {"model": ck["model_config"], "diffusion": ck["diffusion_config"], "train": ck.get("train_config") or {}}
+    diff = [f"{k}.{m}" for k in sig for m in config_mismatches(saved[k], sig[k])]
     if diff:
         print(f"checkpoint {path} is from another configuration ({'; '.join(diff)}): starting from scratch")
-        return 0
-    model.load_state_dict(ck["model"])
-    opt.load_state_dict(ck["optimizer"])
-    sched.load_state_dict(ck["scheduler"])
-    print(f"resuming from {path} at step {ck['step']}")
-    return int(ck["step"])
+        return None
+    return ck
 
 
 def train(
@@ -120,9 +127,14 @@ def train(
     diffusion, loss_fn = ResShift.from_config(diff_cfg), SRLoss(loss_cfg).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr_min)
-    train_cfg = {k: v for k, v in asdict(cfg).items() if k not in ("device", "compile", "checkpoint_every", "log_every")}
-    expect = {"model": model_cfg.to_dict(), "diffusion": diff_cfg.to_dict(), "train": train_cfg}
-    start = _resume(Path(checkpoint), model, opt, sched, expect)
+    sig = signature(cfg, model_cfg, diff_cfg)
+    start, ck = 0, resumable_checkpoint(checkpoint, sig)
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        start = int(ck["step"])
+        print(f"resuming from {checkpoint} at step {start}")
     net = torch.compile(model) if cfg.compile else model  # compiles the forward; state stays in `model`
     val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
     last_good, bad_run, skipped, t0 = (str(checkpoint) if start else "none"), 0, 0, time.time()
@@ -152,7 +164,7 @@ def train(
         if metrics:
             log(metrics, done)
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, train_config=train_cfg,
+            save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, train_config=sig["train"],
                             optimizer=opt.state_dict(), scheduler=sched.state_dict())  # fmt: skip
             last_good = f"{checkpoint} (step {done})"
     print(f"trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, {skipped} skipped (non-finite loss)")

@@ -17,3 +17,13 @@ def shared_dataset(name: str) -> Path:
     if not d.is_dir():
         pytest.skip(f"{d} is absent (benchmark images live outside the repository, in ../shared/datasets)")
     return d
+
+
+def load_stage(name: str):
+    """Import stages/<name>.py as a module (the stage scripts are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", REPO / "stages" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -1,0 +1,58 @@
+"""evaluate: the model on the whole validation images and on the fixed validation patches.
+
+Writes metrics/metrics.json (DVC metrics), metrics/per_image.csv, the SR images (data/eval/sr/)
+and the reverse chain on a crop of the first image (data/eval/chain.npz) for the plots stage.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from srcore.atomic import atomic_write, write_json, write_text
+from srcore.checkpoint import load_model
+from srcore.data import PatchBatches, load_pair, read_index
+from srcore.diffusion import ResShift
+from srcore.evaluate import evaluate_images
+from srcore.images import to_tensor, to_uint8, write_image
+from srcore.params import diffusion_config, load_params, model_config
+from srcore.sampler import pick_device, super_resolve
+from srcore.train import validate
+
+PREPARED, MODEL, OUT, METRICS = Path("data/prepared"), Path("models/model.pt"), Path("data/eval"), Path("metrics")
+
+
+def chain_of(model, diffusion, y0: np.ndarray, seed: int, size: int = 128) -> np.ndarray:
+    """The chain x_K..x_0 on a central crop of y0 -> uint8 (K+1) x h x w x 3."""
+    h, w = y0.shape[:2]
+    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    crop = to_tensor(np.ascontiguousarray(y0[top : top + size, left : left + size]))[None]
+    dev = next(model.parameters()).device
+    _, chain = super_resolve(model, diffusion, crop.to(dev), seed, torch.tensor([[top, left]]), return_chain=True)
+    return np.stack([to_uint8(x[0]) for x in chain])
+
+
+def main() -> None:
+    p = load_params()
+    e = p["evaluate"]
+    model, dcfg, ck = load_model(MODEL, model_config(p), diffusion_config(p), pick_device(e["device"]))
+    diffusion = ResShift.from_config(dcfg).respace(e["steps"])
+    index = read_index(PREPARED / "index.csv", "valid")
+    names = list(dict.fromkeys(index["image"]))
+    items = [(n, *(np.asarray(a) for a in load_pair(PREPARED / "cache", "valid", n))) for n in names]
+    summary, rows, srs = evaluate_images(items, ck["scale"], model, diffusion, e["seed"], e["tile"], e["overlap"])
+    patches = PatchBatches(PREPARED / "cache", index, "valid", 8, 0)
+    summary["patch_psnr_y"] = validate(model, diffusion, patches, e["seed"])
+    summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
+    write_json(METRICS / "metrics.json", summary)
+    write_text(METRICS / "per_image.csv", pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))
+    for name, sr in srs.items():
+        write_image(OUT / "sr" / f"{Path(name).stem}.png", sr)
+    with atomic_write(OUT / "chain.npz") as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, chain=chain_of(model, diffusion, items[0][2], e["seed"]), image=names[0])
+    print({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
+
+
+if __name__ == "__main__":
+    main()
