@@ -53,7 +53,11 @@ def super_resolve_image(
     overlap: int = 32,
     progress: bool = False,
 ) -> np.ndarray:
-    """y0: uint8 H x W x 3 bicubic base -> uint8 H x W x 3 SR. tile=0: one piece."""
+    """y0: uint8 H x W x 3 bicubic base -> uint8 H x W x 3 SR. tile=0: one piece.
+
+    Tiles are processed row by row; a float accumulator covers one row of tiles only, and rows
+    that no later tile touches are finalised into the uint8 output as soon as the row is done.
+    """
     dev = next(model.parameters()).device
     H, W = y0.shape[:2]
     if tile <= 0 or (H <= tile and W <= tile):
@@ -61,15 +65,25 @@ def super_resolve_image(
         return to_uint8(sr[0])
     m = model.cfg.size_multiple
     ys, xs = tile_starts(H, tile, overlap, m), tile_starts(W, tile, overlap, m)
-    acc = np.zeros((H, W, 3), dtype=np.float32)
-    wsum = np.zeros((H, W, 1), dtype=np.float32)
-    for top, left in tqdm([(t, s) for t in ys for s in xs], desc="tiles", unit="tile", disable=not progress, leave=False):
-        bottom, right = min(top + tile, H), min(left + tile, W)
-        y0_t = to_tensor(np.ascontiguousarray(y0[top:bottom, left:right]))[None].to(dev)
-        sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]))
+    out = np.empty((H, W, 3), dtype=np.uint8)
+    acc = np.zeros((tile, W, 3), dtype=np.float32)  # rows [top, top + tile) of the current strip
+    wsum = np.zeros((tile, W, 1), dtype=np.float32)
+    bar = tqdm(total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False)
+    for r, top in enumerate(ys):
+        bottom = min(top + tile, H)
         wy = ramp(bottom - top, overlap, top > 0, bottom < H)
-        wx = ramp(right - left, overlap, left > 0, right < W)
-        w = (wy[:, None] * wx[None, :])[..., None]
-        acc[top:bottom, left:right] += w * (sr[0].float().permute(1, 2, 0).cpu().numpy() + 1) * 127.5
-        wsum[top:bottom, left:right] += w
-    return np.round(acc / wsum).clip(0, 255).astype(np.uint8)
+        for left in xs:
+            right = min(left + tile, W)
+            y0_t = to_tensor(y0[top:bottom, left:right])[None].to(dev)
+            sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]))
+            w = (wy[:, None] * ramp(right - left, overlap, left > 0, right < W)[None, :])[..., None]
+            rgb = (sr[0].float().permute(1, 2, 0).cpu().numpy() + 1.0) * 127.5
+            acc[: bottom - top, left:right] += w * rgb
+            wsum[: bottom - top, left:right] += w
+            bar.update()
+        done = (ys[r + 1] if r + 1 < len(ys) else H) - top  # rows no later tile touches
+        out[top : top + done] = np.round(acc[:done] / wsum[:done]).clip(0, 255)
+        acc = np.concatenate([acc[done:], np.zeros((done, W, 3), np.float32)])
+        wsum = np.concatenate([wsum[done:], np.zeros((done, W, 1), np.float32)])
+    bar.close()
+    return out

@@ -138,6 +138,7 @@ def train(
     net = torch.compile(model) if cfg.compile else model  # compiles the forward; state stays in `model`
     val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
     last_good, bad_run, skipped, t0 = (str(checkpoint) if start else "none"), 0, 0, time.time()
+    window = []  # finite losses since the last log line
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train", unit="step")
     for step in bar:
         model.train()
@@ -153,12 +154,15 @@ def train(
                 )
         else:
             bad_run = 0
+            window.append(loss)
         sched.step()
         done = step + 1
         metrics = {}
         if done % cfg.log_every == 0 or done == cfg.steps:
-            metrics |= {"train/loss": loss, "train/lr": sched.get_last_lr()[0], "train/skipped": skipped}
-            bar.set_postfix(loss=f"{loss:.4f}")
+            mean = float(np.mean(window)) if window else float("nan")
+            metrics |= {"train/loss": mean, "train/lr": sched.get_last_lr()[0], "train/skipped": skipped}
+            bar.set_postfix(loss=f"{mean:.4f}")
+            window = []
         if valid_data is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
             metrics["val/psnr_y"] = validate(model, val_diffusion, valid_data)
         if metrics:

@@ -12,6 +12,7 @@ import torch
 
 from srcore.atomic import atomic_write, write_json, write_text
 from srcore.checkpoint import load_model
+from srcore.cli import run
 from srcore.data import PatchBatches, load_pair, read_index
 from srcore.diffusion import ResShift
 from srcore.evaluate import evaluate_images
@@ -55,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

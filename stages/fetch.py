@@ -11,6 +11,7 @@ import pandas as pd
 
 from srcore import fetch as F
 from srcore.atomic import write_text
+from srcore.cli import run
 from srcore.params import load_params
 
 OUT = Path("data/raw")
@@ -45,4 +46,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

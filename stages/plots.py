@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from srcore.atomic import atomic_write  # noqa: E402
+from srcore.cli import run  # noqa: E402
 from srcore.data import load_pair  # noqa: E402
 from srcore.images import read_image  # noqa: E402
 from srcore.metrics import rgb_to_y  # noqa: E402
@@ -96,4 +97,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from srcore.atomic import write_json, write_text
+from srcore.cli import run
 from srcore.data import INDEX_COLUMNS, save_array
 from srcore.degrade import degrade
 from srcore.images import ImageReadError, list_images, read_image
@@ -56,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -7,9 +7,10 @@ it). Loss and validation PSNR are logged with DVCLive into dvclive/ (rendered by
 from pathlib import Path
 
 import pandas as pd
-from dvclive import Live
 
+from dvclive import Live
 from srcore.checkpoint import save_checkpoint
+from srcore.cli import run
 from srcore.data import PatchBatches, read_index
 from srcore.params import diffusion_config, load_params, loss_config, model_config, train_config
 from srcore.train import resumable_checkpoint, signature, train
@@ -48,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

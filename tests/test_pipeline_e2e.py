@@ -19,7 +19,15 @@ pytestmark = pytest.mark.slow
 TINY = {
     "prepare": {"patch": 32, "train_patches_per_image": 2, "valid_patches_per_image": 2},
     "model": {"width": 8, "time_dim": 16},
-    "train": {"steps": 6, "batch_size": 2, "lr": 0.01, "checkpoint_every": 3, "eval_every": 3, "eval_sample_steps": 2, "log_every": 1},
+    "train": {
+        "steps": 6,
+        "batch_size": 2,
+        "lr": 0.01,
+        "checkpoint_every": 3,
+        "eval_every": 3,
+        "eval_sample_steps": 2,
+        "log_every": 1,
+    },
     "evaluate": {"steps": 2},
     "plots": {"examples": 1, "zoom": 48},
 }
