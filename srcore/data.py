@@ -63,7 +63,7 @@ class PatchBatches:
             h, y = self.images[r.image]
             hr.append(h[r.top : r.top + r.size, r.left : r.left + r.size])
             y0.append(y[r.top : r.top + r.size, r.left : r.left + r.size])
-        origin = torch.from_numpy(rows[["top", "left"]].to_numpy(dtype=np.int64))
+        origin = torch.tensor(rows[["top", "left"]].to_numpy(dtype=np.int64))
         return to_tensor(np.stack(hr)), to_tensor(np.stack(y0)), origin
 
     def batch(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -160,3 +160,20 @@ def test_sigkill_during_dvc_repro_then_repro_continues(tmp_path):
     loss = pd.read_csv(repo / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")
     assert loss["step"].is_unique and loss["step"].max() == 300
     assert json.loads((repo / "metrics" / "metrics.json").read_text())["n_images"] == 2
+
+
+def test_resumed_training_equals_an_uninterrupted_run(tmp_path, tiny_data):
+    cfg = TrainConfig(steps=6, batch_size=2, checkpoint_every=3, log_every=1, device="cpu")
+    args = (cfg, ModelConfig(width=8, time_dim=16), DiffusionConfig(), LossConfig(), 4, tiny_data, None)
+    straight = train(*args, tmp_path / "a.pt")
+
+    def killed_at_4(metrics, step):
+        if step == 4:
+            raise KeyboardInterrupt  # after step 4's update, before any later checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        train(*args, tmp_path / "b.pt", killed_at_4)
+    assert torch.load(tmp_path / "b.pt", weights_only=True)["step"] == 3
+    resumed = train(*args, tmp_path / "b.pt")
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
