@@ -3,7 +3,7 @@
     python -m srcore.bench [--size 256] [--batch 8] [--compile] [--seed-ref ../shared/reference/seed_ref.py]
 
 Prints one JSON object: training images/s at `batch` x size^2, 15-step sampling seconds for one
-image and for a batch, peak memory (CUDA: max allocated; CPU: the process's peak RSS), for both
+image and for a batch, peak memory (CUDA: max allocated; CPU: the process's peak RSS, shared), for both
 implementations at the same width (64), and the ratios srcore / seed (higher is better for every
 ratio). The seed is imported from ../shared/reference when present, never copied.
 """
@@ -38,10 +38,11 @@ def _timed(fn, n: int, sync) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def _peak(dev: torch.device) -> float:
+def _peak(dev: torch.device) -> dict:
     if dev.type == "cuda":
-        return torch.cuda.max_memory_allocated() / 1e9
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB -> GB
+        return {"peak_mem_gb": torch.cuda.max_memory_allocated() / 1e9}
+    # CPU: the process's peak RSS so far, which cannot tell the two implementations apart
+    return {"process_peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
 
 
 def bench_srcore(dev, size, batch, n_train, n_sample, sync, compile_=False) -> dict:
@@ -49,7 +50,7 @@ def bench_srcore(dev, size, batch, n_train, n_sample, sync, compile_=False) -> d
     model = DualDomainUNet(ModelConfig(width=64)).to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    net = torch.compile(model) if compile_ else model
+    net = torch.compile(model, dynamic=False) if compile_ else model
     diffusion, loss_fn = ResShift.from_config(DiffusionConfig(steps=15)), SRLoss().to(dev)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
     x0 = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
@@ -61,8 +62,7 @@ def bench_srcore(dev, size, batch, n_train, n_sample, sync, compile_=False) -> d
     out = {"params": model.num_params(), "train_img_per_s": batch / s_train}
     for b in (1, batch):
         out[f"sample15_s_b{b}"] = _timed(lambda b=b: super_resolve(net, diffusion, y0[:b]), n_sample, sync)
-    out["peak_mem_gb"] = _peak(dev)
-    return out
+    return out | _peak(dev)
 
 
 def bench_seed(path: Path, dev, size, batch, n_train, n_sample, sync) -> dict:
@@ -80,8 +80,7 @@ def bench_seed(path: Path, dev, size, batch, n_train, n_sample, sync) -> dict:
     out = {"params": sum(p.numel() for p in model.parameters()), "train_img_per_s": batch / s_train}
     for b in (1, batch):
         out[f"sample15_s_b{b}"] = _timed(lambda b=b: seed.reverse_sample(model, y0[:b]), n_sample, sync)
-    out["peak_mem_gb"] = _peak(dev)
-    return out
+    return out | _peak(dev)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -104,10 +104,12 @@ class DWTBranch(nn.Module):
         self.process = nn.Conv2d(4 * ch, 4 * ch, 1, groups=4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ll, (h,) = self.dwt(x)  # ll: B C h w, h: B C 3 h w
-        bands = torch.cat([ll, h[:, :, 0], h[:, :, 1], h[:, :, 2]], 1)
-        ll, lh, hl, hh = self.process(bands).chunk(4, 1)
-        return self.idwt((ll, [torch.stack([lh, hl, hh], 2)]))
+        # fp32 with autocast off: pytorch-wavelets' backward convolves bf16 gradients with fp32 filters
+        with torch.autocast(x.device.type, enabled=False):
+            ll, (h,) = self.dwt(x.float())  # ll: B C h w, h: B C 3 h w
+            bands = torch.cat([ll, h[:, :, 0], h[:, :, 1], h[:, :, 2]], 1)
+            ll, lh, hl, hh = self.process(bands).chunk(4, 1)
+            return self.idwt((ll, [torch.stack([lh, hl, hh], 2)]))
 
 
 class DualDomainBlock(nn.Module):

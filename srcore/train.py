@@ -128,16 +128,16 @@ def train(
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr_min)
     sig = signature(cfg, model_cfg, diff_cfg)
-    start, ck = 0, resumable_checkpoint(checkpoint, sig)
+    start, skipped, ck = 0, 0, resumable_checkpoint(checkpoint, sig)
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
-        start = int(ck["step"])
+        start, skipped = int(ck["step"]), int(ck.get("skipped", 0))
         print(f"resuming from {checkpoint} at step {start}")
-    net = torch.compile(model) if cfg.compile else model  # compiles the forward; state stays in `model`
+    net = torch.compile(model, dynamic=False) if cfg.compile else model  # fixed patch shapes; state stays in `model`
     val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
-    last_good, bad_run, skipped, t0 = (str(checkpoint) if start else "none"), 0, 0, time.time()
+    last_good, bad_run, t0 = (str(checkpoint) if start else "none"), 0, time.time()
     window = []  # finite losses since the last log line
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train", unit="step")
     for step in bar:
@@ -168,7 +168,7 @@ def train(
         if metrics:
             log(metrics, done)
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, train_config=sig["train"],
+            save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, train_config=sig["train"], skipped=skipped,
                             optimizer=opt.state_dict(), scheduler=sched.state_dict())  # fmt: skip
             last_good = f"{checkpoint} (step {done})"
     print(f"trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, {skipped} skipped (non-finite loss)")

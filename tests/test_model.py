@@ -50,3 +50,13 @@ def test_network_is_local_so_aligned_tiles_match_the_whole_image():
         o = torch.tensor([[64, 64]])
         tile = m(x[..., 64:160, 64:160], t, m.condition(y0[..., 64:160, 64:160], o))
     assert torch.allclose(tile[..., 40:56, 40:56], whole[..., 104:120, 104:120], atol=1e-5)
+
+
+def test_a_training_step_runs_under_bf16_autocast():
+    # the CUDA path (bf16 autocast) exercised on the CPU: every branch must take mixed dtypes both ways
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    x0 = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = m(x0 * 0.9, torch.tensor([3, 9]), m.condition(x0 * 0.9))
+    out.float().abs().mean().backward()
+    assert out.shape == x0.shape and all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
