@@ -9,6 +9,18 @@ torch.set_num_threads(2)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+# the keys that metrics/metrics.json and `python -m srcore.evaluate` must report (issue: the pipeline)
+REQUIRED_METRIC_KEYS = {
+    "psnr_y",
+    "ssim_y",
+    "psnr_rgb",
+    "ssim_rgb",
+    "psnr_y_bicubic",
+    "ssim_y_bicubic",
+    "psnr_y_gain",
+    "steps",
+    "params_count",
+}
 
 
 def shared_dataset(name: str) -> Path:

@@ -7,27 +7,15 @@ from PIL import Image
 from srcore.checkpoint import save_checkpoint
 from srcore.diffusion import DiffusionConfig
 from srcore.evaluate import main
-from tests.conftest import shared_dataset
+from tests.conftest import REQUIRED_METRIC_KEYS, shared_dataset
 from tests.test_upscale import smooth_image, tiny_model
-
-PIPELINE_KEYS = {
-    "psnr_y",
-    "ssim_y",
-    "psnr_rgb",
-    "ssim_rgb",
-    "psnr_y_bicubic",
-    "ssim_y_bicubic",
-    "psnr_y_gain",
-    "steps",
-    "params_count",
-}
 
 
 def test_bicubic_on_set5_from_the_command_line(tmp_path):
     out = tmp_path / "set5.json"
     assert main(["--bicubic", "--scale", "4", "--hr-dir", str(shared_dataset("Set5")), "--out", str(out)]) == 0
     r = json.loads(out.read_text())
-    assert PIPELINE_KEYS <= set(r) and r["n_images"] == 5 and r["psnr_y_gain"] == 0
+    assert REQUIRED_METRIC_KEYS <= set(r) and r["n_images"] == 5 and r["psnr_y_gain"] == 0
     assert r["psnr_y"] == pytest.approx(28.43, abs=0.02) and len(r["images"]) == 5
 
 
@@ -41,7 +29,7 @@ def test_a_model_on_any_folder(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["--model", str(tmp_path / "m.pt"), "--hr-dir", str(hr), "--out", str(out), "--steps", "2"]) == 0
     r = json.loads(out.read_text())
-    assert PIPELINE_KEYS <= set(r) and r["n_images"] == 2 and r["steps"] == 2 and r["params_count"] > 0
+    assert REQUIRED_METRIC_KEYS <= set(r) and r["n_images"] == 2 and r["steps"] == 2 and r["params_count"] > 0
     assert r["psnr_y"] != r["psnr_y_bicubic"] and np.isfinite(r["psnr_y"])
     assert "bad.png" in capsys.readouterr().err
     assert main(["--model", str(tmp_path / "nope.pt"), "--hr-dir", str(hr), "--out", str(out)]) == 2
