@@ -26,15 +26,11 @@ class ModelFileError(ValueError):
 
 def save_checkpoint(path: str | os.PathLike, model: DualDomainUNet, diffusion: DiffusionConfig, scale: int, **extra) -> None:
     """Write atomically: a kill mid-write leaves the previous file (or none), never half of one."""
-    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "model_config": model.cfg.to_dict(), "diffusion_config": diffusion.to_dict(),
                "scale": int(scale), "model": state, **extra}  # fmt: skip
     with atomic_write(path) as tmp:
         torch.save(payload, tmp)
-
-
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return getattr(model, "_orig_mod", model)  # torch.compile wrapper
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:

@@ -56,8 +56,8 @@ def train_step(
     model: DualDomainUNet, diffusion: ResShift, loss_fn: torch.nn.Module, opt: torch.optim.Optimizer,
     x0: torch.Tensor, y0: torch.Tensor, origin: torch.Tensor, grad_clip: float = 1.0, generator: torch.Generator | None = None,
 ) -> torch.Tensor:  # fmt: skip
-    """One optimisation step on a batch (x0, y0 in [-1, 1], B x 3 x P x P). Returns the loss (no sync);
-    when it is not finite the parameters are left untouched."""
+    """One optimisation step on a batch (x0, y0 in [-1, 1], B x 3 x P x P). Returns the detached loss;
+    when it is not finite the parameters are left untouched (checking that costs one device sync)."""
     B, dev = x0.shape[0], x0.device
     t = torch.randint(1, diffusion.num_steps + 1, (B,), generator=generator)
     noise = torch.randn(x0.shape, generator=generator).to(dev, non_blocking=True)
