@@ -1,17 +1,22 @@
 """srcore: residual-shifting diffusion super-resolution (ResShift-style) with a dual-domain UNet.
 
 Modules, one concept each:
-  images     read/write images, uint8 <-> [-1, 1] tensors
+  config     every parameter defined once: type, default, rule, meaning (no torch)
+  params     params.yaml: read, validate, write the defaults (no torch)
+  errors     UserError, the base of every user mistake; cli: the one error path of all commands
+  images     read/write image files (no torch); tensors: uint8 <-> [-1, 1] tensors
   degrade    the one bicubic degradation (HR -> LR -> y0)
+  cache      the prepared cache layout and patch index (no torch); data: batches from it
   encodings  Fourier positional encoding and local amplitude map
   dct        DCT-II matrices (global and 8x8 block) built with torch-dct
-  model      the dual-domain UNet and its config
+  model      the dual-domain UNet
   diffusion  the ResShift process: schedule, q_sample, posterior, respacing, reverse loop
   noise      position-keyed Gaussian noise (same pixel -> same noise, whatever the tiling)
-  sampler    super_resolve(): pad, condition once, run the chain, crop
+  sampler    super_resolve(): pad, condition once, run the chain, crop; tiles: whole images in tiles
   losses     multi-scale L1 + DCT L1, Laplacian-pyramid bands, optional VGG perceptual
   metrics    PSNR / SSIM on Y (BT.601) and RGB, border = scale, 8-bit
-  checkpoint atomic save, safe load (weights_only) with config check
+  checkpoint atomic save, safe load (weights_only) with config check; atomic: temp file + rename
+  train      the training loop and its resume rule; evaluate, upscale: the two commands
 """
 
 __version__ = "0.1.0"

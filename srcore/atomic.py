@@ -1,6 +1,7 @@
 """Atomic writes: write to a temporary file in the destination's folder, then rename over it.
 
 A reader (or a killed writer's next run) sees the old file or the new one, never half of one.
+The file gets the mode the user's umask gives a new file (0644 under umask 022), like `open(p, "w")`.
 """
 
 from __future__ import annotations
@@ -8,18 +9,25 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 
 def atomic_path(dst: str | os.PathLike) -> tuple[Path, Path]:
-    """A temporary path in the destination's folder; `os.replace(tmp, dst)` then publishes it."""
+    """A new empty temporary file in the destination's folder; `os.replace(tmp, dst)` then publishes it.
+
+    It is created with mode 0666 less the umask (as `open` does), not mkstemp's 0600.
+    """
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    return Path(tmp), dst
+    while True:
+        tmp = dst.parent / f".{dst.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp, dst
 
 
 @contextlib.contextmanager
@@ -34,9 +42,11 @@ def atomic_write(dst: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_text(dst: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
     with atomic_write(dst) as tmp:
         tmp.write_text(text)
 
 
 def write_json(dst: str | os.PathLike, obj) -> None:
+    """Write `obj` as indented JSON atomically."""
     write_text(dst, json.dumps(obj, indent=2) + "\n")

@@ -15,12 +15,13 @@ import torch
 
 from .atomic import atomic_write
 from .diffusion import DiffusionConfig
+from .errors import UserError
 from .model import DualDomainUNet, ModelConfig
 
 FORMAT = "srcore-model/1"
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserError, ValueError):
     """A model file that is missing, unsafe, of another format or of another configuration."""
 
 

@@ -12,22 +12,11 @@ posterior formula gives a shorter chain (15 -> 4 -> 1); the network is still tol
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
-
-@dataclass(frozen=True)
-class DiffusionConfig:
-    steps: int = 15  # T
-    kappa: float = 2.0
-    eta_1: float = 0.008
-    eta_T: float = 0.999
-    power: float = 0.3  # p: larger keeps the early steps quieter for longer
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .config import DiffusionConfig
 
 
 def eta_schedule(steps: int, eta_1: float, eta_T: float, power: float) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Scoring a model (or bicubic alone) on whole HR images, with the SR literature's protocol.
 
-    python -m srcore.evaluate --model models/model.pt --hr-dir DIR --out FILE.json [--steps N]
-    python -m srcore.evaluate --bicubic --scale 4 --hr-dir DIR --out FILE.json
+    srcore-evaluate --model models/model.pt --hr-dir DIR --out FILE.json [--steps N]
+    srcore-evaluate --bicubic [--scale 4] --hr-dir DIR --out FILE.json
+    (or python -m srcore.evaluate ...)
 
 The JSON has the keys of the pipeline's metrics/metrics.json. Every image is mod-cropped and
 degraded by srcore.degrade, super-resolved with seed `seed + image index`, quantised to 8 bits and
@@ -19,16 +20,19 @@ import numpy as np
 from tqdm import tqdm
 
 from .atomic import write_json
-from .checkpoint import ModelFileError, load_model
+from .cli import HelpFormatter, call, run
 from .degrade import degrade
 from .diffusion import ResShift
-from .images import ImageReadError, list_images, read_image
+from .errors import UserError
+from .images import IMAGE_SUFFIXES, ImageReadError, list_images, read_image
 from .metrics import score
 from .model import DualDomainUNet
 from .sampler import pick_device
 from .tiles import super_resolve_image
+from .upscale import DEVICES, load_sampler
 
 KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
+SCALES = (2, 3, 4)
 
 
 def evaluate_images(
@@ -61,52 +65,65 @@ def evaluate_images(
 
 
 def folder_items(hr_dir: Path, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    items = []
-    for p in list_images(hr_dir):
+    """(name, mod-cropped HR, y0) of every readable image of hr_dir; the others are reported and skipped.
+
+    A missing folder, a folder without images, or one where no image could be read is a UserError.
+    """
+    paths, items, skipped = list_images(hr_dir), [], []
+    if not paths:
+        raise UserError(f"{hr_dir}: no images in this folder (looked for {', '.join(IMAGE_SUFFIXES)})")
+    for p in paths:
         try:
             hr, _, y0 = degrade(read_image(p), scale)
         except (ImageReadError, ValueError) as e:
-            print(f"skipped: {e}", file=sys.stderr)
+            skipped.append(f"{p.name}: {e}" if p.name not in str(e) else str(e))
             continue
         items.append((p.name, hr, y0))
+    if not items:
+        raise UserError(f"{hr_dir}: none of its {len(paths)} image(s) could be read (first: {skipped[0]})")
+    for msg in skipped:
+        print(f"skipped: {msg}", file=sys.stderr)
     return items
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, help="a model file written by the train stage")
-    ap.add_argument("--bicubic", action="store_true", help="score bicubic alone (no model)")
-    ap.add_argument("--hr-dir", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--scale", type=int, help="with --bicubic (a model file carries its own)")
-    ap.add_argument("--steps", type=int, help="sampling steps (default: the model's T)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tile", type=int, default=0)
-    ap.add_argument("--overlap", type=int, default=32)
-    ap.add_argument("--device", default="auto")
-    a = ap.parse_args(argv)
-    if a.bicubic == (a.model is not None):
-        ap.error("give exactly one of --model or --bicubic")
+def parser() -> argparse.ArgumentParser:
+    """The command line of srcore-evaluate."""
+    ap = argparse.ArgumentParser(prog="srcore-evaluate", description=__doc__, formatter_class=HelpFormatter)
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", type=Path, help="a model file written by the train stage")
+    which.add_argument("--bicubic", action="store_true", help="score bicubic alone, without a model")
+    ap.add_argument("--hr-dir", type=Path, required=True, help="a folder of HR images (not recursive)")
+    ap.add_argument("--out", type=Path, required=True, help="the JSON file to write")
+    ap.add_argument("--scale", type=int, default=4, choices=SCALES, help="the scale of --bicubic (a model file has its own)")
+    ap.add_argument("--steps", type=int, help="sampling steps, fewer = a respaced chain (default: the model's T)")
+    ap.add_argument("--seed", type=int, default=0, help="image i of the folder is sampled with seed + i")
+    ap.add_argument("--tile", type=int, default=0, help="tile side in output pixels, 0 = the whole image at once")
+    ap.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring tiles in pixels")
+    ap.add_argument("--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu")
+    return ap
+
+
+def evaluate(a: argparse.Namespace) -> int:
+    """Score the folder and write the JSON; a user's mistake raises (see srcore.cli)."""
     model = diffusion = None
-    try:
-        if a.model is not None:
-            model, dcfg, ck = load_model(a.model, device=pick_device(a.device))
-            diffusion = ResShift.from_config(dcfg)
-            diffusion = diffusion.respace(a.steps) if a.steps else diffusion
-            scale = ck["scale"]
-        elif a.scale not in (2, 3, 4):
-            ap.error("--bicubic needs --scale 2, 3 or 4")
-        else:
-            scale = a.scale
-        summary, rows, _ = evaluate_images(folder_items(a.hr_dir, scale), scale, model, diffusion, a.seed, a.tile, a.overlap)
-    except (ModelFileError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    device, scale = pick_device(a.device), a.scale  # a device that cannot be used stops even --bicubic
+    if a.model is not None:
+        model, diffusion, scale = load_sampler(a.model, device, a.steps, a.tile, a.overlap)
+    summary, rows, _ = evaluate_images(folder_items(a.hr_dir, scale), scale, model, diffusion, a.seed, a.tile, a.overlap)
     write_json(a.out, {**summary, "images": rows})
-    print(f"{summary['n_images']} images: PSNR-Y {summary.get('psnr_y', float('nan')):.3f} dB "
-          f"(bicubic {summary.get('psnr_y_bicubic', float('nan')):.3f}) -> {a.out}")  # fmt: skip
+    print(f"{summary['n_images']} images: PSNR-Y {summary['psnr_y']:.3f} dB (bicubic {summary['psnr_y_bicubic']:.3f}) -> {a.out}")
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Parse argv (default: sys.argv) and evaluate; returns the exit code (2 for a user's mistake)."""
+    return call(evaluate, parser().parse_args(argv))
+
+
+def cli() -> None:
+    """The srcore-evaluate console script."""
+    run(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

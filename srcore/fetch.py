@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .atomic import atomic_write
+from .errors import UserError
 from .images import IMAGE_SUFFIXES, ImageReadError, open_image
 
 # The embedded default: photographs inside scikit-image's wheel. Fixed split, no image in both;
@@ -34,7 +35,7 @@ DIV2K_ARCHIVES = {"train": "DIV2K_train_HR", "valid": "DIV2K_valid_HR"}
 DIV2K_COUNTS = {"train": 800, "valid": 100}
 
 
-class FetchError(RuntimeError):
+class FetchError(UserError, RuntimeError):
     pass
 
 

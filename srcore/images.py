@@ -1,7 +1,7 @@
 """Reading and writing images, and the one normalisation.
 
-On disk and in caches images are uint8 H x W x 3 RGB. Inside the network they are float tensors
-B x 3 x H x W in [-1, 1]. `to_tensor` / `to_uint8` are the only conversions between the two.
+On disk and in caches images are uint8 H x W x 3 RGB (srcore.tensors converts them for the
+network). No torch here: the fetch and prepare stages read images too.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_write
+from .errors import UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-class ImageReadError(ValueError):
+class ImageReadError(UserError, ValueError):
     """An image file that cannot be decoded; the message names the file."""
 
 
@@ -74,17 +74,3 @@ def write_image(path: str | os.PathLike, img: np.ndarray | Image.Image, **save_k
     fmt = Image.registered_extensions().get(Path(path).suffix.lower(), "PNG")
     with atomic_write(path) as tmp:
         im.save(tmp, format=fmt, **save_kw)
-
-
-def to_tensor(img: np.ndarray) -> torch.Tensor:
-    """uint8 H x W x 3 (or B x H x W x 3) -> float32 3 x H x W (or B x 3 x H x W) in [-1, 1]."""
-    a = np.ascontiguousarray(img)
-    a = a if a.flags.writeable else a.copy()  # e.g. a memory-mapped cache
-    t = torch.from_numpy(a).float().div(127.5).sub(1.0)
-    return t.movedim(-1, -3)
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """[-1, 1] tensor 3 x H x W (or B x 3 x H x W) -> uint8 H x W x 3 (or B x H x W x 3), rounded."""
-    x = ((x.detach().float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    return x.movedim(-3, -1).cpu().numpy()

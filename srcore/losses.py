@@ -9,27 +9,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import LossConfig
 from .dct import dct2d
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    freq_weight: float = 2.0  # DCT-L1 weight inside the multi-scale loss (FREQ_LOSS_WEIGHT)
-    scales: tuple[int, ...] = (1, 2, 4)  # MULTISCALE_SCALES
-    laplacian_weight: float = 0.0  # 0 switches the Laplacian band loss off
-    laplacian_levels: int = 3
-    perceptual_weight: float = 0.0  # 0 switches VGG off (the seed's default); PERCEPTUAL_WEIGHT = 0.05
-    vgg_weights: str = ""  # local file with torchvision vgg19 / vgg19_bn `features` weights
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def multiscale_dct_l1(pred: torch.Tensor, target: torch.Tensor, scales=(1, 2, 4), freq_weight: float = 2.0) -> torch.Tensor:

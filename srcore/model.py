@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -20,44 +19,9 @@ with warnings.catch_warnings():  # pytorch-wavelets imports pkg_resources, which
     warnings.simplefilter("ignore")
     from pytorch_wavelets import DWTForward, DWTInverse
 
+from .config import ModelConfig
 from .dct import dct2d, idct2d
 from .encodings import fourier_encoding, local_amplitude, pad_reflect
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything that decides the network's shape; saved inside every checkpoint."""
-
-    width: int = 64  # channels at every level (the seed's NUM_CHANNELS)
-    depth: int = 2  # number of 2x downsamplings
-    time_dim: int = 128
-    dct: bool = True  # DCT branch
-    dct_block: int = 8  # 0: one DCT over the whole map (the seed: size-dependent); b: b x b blocks
-    dwt: bool = True  # Haar wavelet branch
-    pos_freqs: int = 6  # Fourier encoding frequencies (NUM_POS_FREQ); 0 switches it off
-    pos_period: int = 256  # pixels spanned by the lowest frequency's half period
-    amp_kernel: int = 7  # amplitude window; 0 switches the amplitude map off
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model settings {unknown}; allowed: {sorted(known)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def cond_channels(self) -> int:
-        return 3 + 4 * self.pos_freqs + (1 if self.amp_kernel else 0)
-
-    @property
-    def size_multiple(self) -> int:
-        """H and W the network runs on internally are multiples of this."""
-        inner = self.dct_block if (self.dct and self.dct_block) else (2 if self.dwt else 1)
-        return (2**self.depth) * math.lcm(inner, 2 if self.dwt else 1)
 
 
 class TimeEmbedding(nn.Module):

@@ -12,18 +12,23 @@ import torch
 
 from .diffusion import ResShift
 from .encodings import pad_reflect
+from .errors import DeviceError
 from .model import DualDomainUNet
 from .noise import keyed_normal
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """'auto' -> cuda when available else cpu; 'cpu' / 'cuda' as asked (error if cuda is missing)."""
+    """'auto' -> cuda when available else cpu; 'cpu' / 'cuda' as asked.
+
+    Raises DeviceError (a UserError) for an unknown name or for cuda on a machine without CUDA.
+    """
+    allowed = "(allowed: auto, cpu, cuda)"
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
     if name not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+        raise DeviceError(f"device {name!r} is not known {allowed}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"device 'cuda' asked for, but torch sees no CUDA device {allowed}")
     return torch.device(name)
 
 

@@ -15,9 +15,9 @@ import torch
 from tqdm import tqdm
 
 from .diffusion import ResShift
-from .images import to_tensor, to_uint8
 from .model import DualDomainUNet
 from .sampler import super_resolve
+from .tensors import to_tensor, to_uint8
 
 
 def tile_starts(size: int, tile: int, overlap: int, multiple: int) -> list[int]:

@@ -1,13 +1,15 @@
 """Upscale your own images with a trained model.
 
-    python -m srcore.upscale INPUT... -o OUTDIR --model models/model.pt [--steps N] [--tile 256]
-                             [--overlap 32] [--seed S] [--device auto|cpu|cuda]
+    srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--steps N] [--tile 256]
+                   [--overlap 32] [--seed S] [--device auto|cpu|cuda]
+    (or python -m srcore.upscale ...)
 
 INPUT is image files or folders (their images, not recursive). Each image is enlarged by the
 model's scale: bicubic base y0, then the diffusion chain, in overlapping tiles blended smoothly so
 memory is bounded by the tile. Greyscale stays greyscale, an alpha channel is enlarged bicubically
 and put back, EXIF rotation is applied, and the output keeps the input's file format. An
-unreadable input is reported in one line and skipped; the exit code is 1 if any failed.
+unreadable input is reported in one line and skipped; the exit code is 1 if some failed, 2 if all
+did (or there were no images, or the model file is missing or bad).
 """
 
 from __future__ import annotations
@@ -18,20 +20,44 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .checkpoint import ModelFileError, load_model
+from .checkpoint import load_model
+from .cli import USER_ERRORS, HelpFormatter, call, one_line, run
 from .degrade import bicubic_resize, upsample
 from .diffusion import ResShift
-from .images import IMAGE_SUFFIXES, ImageReadError, open_image, to_rgb_array, write_image
+from .errors import UserError
+from .images import IMAGE_SUFFIXES, open_image, to_rgb_array, write_image
+from .model import DualDomainUNet
 from .sampler import pick_device
 from .tiles import super_resolve_image
 
 GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "1")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def load_sampler(
+    path: Path, device: torch.device, steps: int | None, tile: int, overlap: int
+) -> tuple[DualDomainUNet, ResShift, int]:
+    """(model on the device, its chain respaced to `steps`, its scale); bad settings raise a UserError."""
+    model, dcfg, ck = load_model(path, device=device)
+    diffusion = ResShift.from_config(dcfg)
+    if steps is not None:
+        if not 1 <= steps <= diffusion.num_steps:
+            raise UserError(f"--steps {steps}: allowed 1..{diffusion.num_steps} (the chain length of {path})")
+        diffusion = diffusion.respace(steps)
+    m = model.cfg.size_multiple
+    if tile < 0 or tile % m or overlap < 0 or (tile and overlap >= tile):
+        raise UserError(
+            f"--tile {tile} --overlap {overlap}: the tile must be 0 or a multiple of {m} larger than the overlap >= 0"
+        )
+    return model, diffusion, int(ck["scale"])
 
 
 def collect_inputs(inputs: list[str]) -> list[Path]:
+    """The image files named, and those directly inside the folders named, in order."""
     files: list[Path] = []
     for s in inputs:
         p = Path(s)
@@ -56,6 +82,7 @@ def upscale_image(im: Image.Image, model, diffusion: ResShift, scale: int, seed:
 
 
 def output_path(src: Path, outdir: Path, taken: set[Path]) -> Path:
+    """outdir / the input's name, made unique among the outputs of this run."""
     dst = outdir / src.name
     k = 1
     while dst in taken:  # two inputs with one name (from different folders)
@@ -64,43 +91,54 @@ def output_path(src: Path, outdir: Path, taken: set[Path]) -> Path:
     return dst
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="srcore-upscale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    """The command line of srcore-upscale."""
+    ap = argparse.ArgumentParser(prog="srcore-upscale", description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    ap.add_argument("-o", "--outdir", type=Path, required=True)
-    ap.add_argument("--model", type=Path, default=Path("models/model.pt"))
-    ap.add_argument("--steps", type=int, help="sampling steps (default: the model's T; fewer = respaced chain)")
-    ap.add_argument("--tile", type=int, default=256, help="tile side in output pixels, 0 = whole image (default 256)")
-    ap.add_argument("--overlap", type=int, default=32)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    a = ap.parse_args(argv)
-    try:
-        model, dcfg, ck = load_model(a.model, device=pick_device(a.device))
-        diffusion = ResShift.from_config(dcfg)
-        diffusion = diffusion.respace(a.steps) if a.steps else diffusion
-    except (ModelFileError, ValueError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    m = model.cfg.size_multiple
-    if a.tile < 0 or a.tile % m or (a.tile and a.overlap >= a.tile):
-        ap.error(f"--tile must be 0 or a multiple of {m} larger than --overlap ({a.overlap})")
-    files, written, failed, taken, t0 = collect_inputs(a.inputs), [], [], set(), time.time()
+    ap.add_argument("-o", "--outdir", type=Path, required=True, help="the folder to write the enlarged images to")
+    ap.add_argument("--model", type=Path, default=Path("models/model.pt"), help="a model file written by the train stage")
+    ap.add_argument("--steps", type=int, help="sampling steps, fewer = a respaced chain (default: the model's T)")
+    ap.add_argument("--tile", type=int, default=256, help="tile side in output pixels, 0 = the whole image at once")
+    ap.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring tiles in pixels")
+    ap.add_argument("--seed", type=int, default=0, help="the seed of the sampling noise")
+    ap.add_argument("--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu")
+    return ap
+
+
+def upscale(a: argparse.Namespace) -> int:
+    """Enlarge every input; 1 if some could not be read, 2 if none could. A user's mistake raises."""
+    device, files = pick_device(a.device), collect_inputs(a.inputs)
+    if not files:
+        raise UserError(f"no image files in {', '.join(a.inputs)} (looked for {', '.join(IMAGE_SUFFIXES)})")
+    model, diffusion, scale = load_sampler(a.model, device, a.steps, a.tile, a.overlap)
+    written, failed, taken, t0 = [], [], set(), time.time()
     for src in tqdm(files, desc="images", unit="img"):
         try:
             im = open_image(src)
-        except (ImageReadError, FileNotFoundError) as e:
-            tqdm.write(f"error: {e}", file=sys.stderr)
+        except USER_ERRORS as e:
+            tqdm.write(f"error: {one_line(e)}", file=sys.stderr)
             failed.append(src)
             continue
-        out = upscale_image(im, model, diffusion, ck["scale"], a.seed, a.tile, a.overlap)
+        out = upscale_image(im, model, diffusion, scale, a.seed, a.tile, a.overlap)
         dst = output_path(src, a.outdir, taken)
         write_image(dst, out, **({"quality": 95} if dst.suffix.lower() in (".jpg", ".jpeg") else {}))
         written.append(dst)
-    print(f"{len(written)} image(s) upscaled x{ck['scale']} in {time.time() - t0:.1f}s, {len(failed)} failed: "
+    if not written:
+        return 2  # every input was reported above, one line each
+    print(f"{len(written)} image(s) upscaled x{scale} in {time.time() - t0:.1f}s, {len(failed)} failed: "
           + ", ".join(str(p) for p in written))  # fmt: skip
     return 1 if failed else 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Parse argv (default: sys.argv) and upscale; returns the exit code (2 for a user's mistake)."""
+    return call(upscale, parser().parse_args(argv))
+
+
+def cli() -> None:
+    """The srcore-upscale console script."""
+    run(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

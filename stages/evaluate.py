@@ -11,14 +11,16 @@ import pandas as pd
 import torch
 
 from srcore.atomic import atomic_write, write_json, write_text
+from srcore.cache import load_pair, read_index
 from srcore.checkpoint import load_model
 from srcore.cli import run
-from srcore.data import PatchBatches, load_pair, read_index
+from srcore.data import PatchBatches
 from srcore.diffusion import ResShift
 from srcore.evaluate import evaluate_images
-from srcore.images import to_tensor, to_uint8, write_image
-from srcore.params import diffusion_config, load_params, model_config
+from srcore.images import write_image
+from srcore.params import load_params
 from srcore.sampler import pick_device, super_resolve
+from srcore.tensors import to_tensor, to_uint8
 from srcore.train import validate
 
 PREPARED, MODEL, OUT, METRICS = Path("data/prepared"), Path("models/model.pt"), Path("data/eval"), Path("metrics")
@@ -36,22 +38,22 @@ def chain_of(model, diffusion, y0: np.ndarray, seed: int, size: int = 128) -> np
 
 def main() -> None:
     p = load_params()
-    e = p["evaluate"]
-    model, dcfg, ck = load_model(MODEL, model_config(p), diffusion_config(p), pick_device(e["device"]))
-    diffusion = ResShift.from_config(dcfg).respace(e["steps"])
+    e = p.evaluate
+    model, dcfg, ck = load_model(MODEL, p.model, p.diffusion, pick_device(e.device))
+    diffusion = ResShift.from_config(dcfg).respace(e.steps)
     index = read_index(PREPARED / "index.csv", "valid")
     names = list(dict.fromkeys(index["image"]))
     items = [(n, *(np.asarray(a) for a in load_pair(PREPARED / "cache", "valid", n))) for n in names]
-    summary, rows, srs = evaluate_images(items, ck["scale"], model, diffusion, e["seed"], e["tile"], e["overlap"])
+    summary, rows, srs = evaluate_images(items, ck["scale"], model, diffusion, e.seed, e.tile, e.overlap)
     patches = PatchBatches(PREPARED / "cache", index, "valid", 8, 0)
-    summary["patch_psnr_y"] = validate(model, diffusion, patches, e["seed"])
+    summary["patch_psnr_y"] = validate(model, diffusion, patches, e.seed)
     summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
     write_json(METRICS / "metrics.json", summary)
     write_text(METRICS / "per_image.csv", pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))
     for name, sr in srs.items():
         write_image(OUT / "sr" / f"{Path(name).stem}.png", sr)
     with atomic_write(OUT / "chain.npz") as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, chain=chain_of(model, diffusion, items[0][2], e["seed"]), image=names[0])
+        np.savez_compressed(f, chain=chain_of(model, diffusion, items[0][2], e.seed), image=names[0])
     print({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
 
 

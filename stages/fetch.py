@@ -12,23 +12,24 @@ import pandas as pd
 from srcore import fetch as F
 from srcore.atomic import write_text
 from srcore.cli import run
+from srcore.config import DataConfig
 from srcore.params import load_params
 
 OUT = Path("data/raw")
 DOWNLOADS = Path("data/downloads")  # kept between runs (not a DVC output) so downloads resume
 
 
-def fetch(data: dict, out: Path) -> pd.DataFrame:
+def fetch(data: DataConfig, out: Path) -> pd.DataFrame:
     rows = []
     for split in ("train", "valid"):
-        if data["source"] == "sample":
+        if data.source == "sample":
             files = F.sample_files()[split]
-        elif data["source"] == "folder":
-            files = F.folder_files(data[f"{split}_dir"], f"data.{split}_dir")
+        elif data.source == "folder":
+            files = F.folder_files(getattr(data, f"{split}_dir"), f"data.{split}_dir")
         else:
             count = F.DIV2K_COUNTS[split]
-            files = F.div2k_files(data["div2k_dir"], data["div2k_url"], DOWNLOADS, split, count, out / split)
-        rows += F.copy_checked(files, out / split, data["source"], split)
+            files = F.div2k_files(data.div2k_dir, data.div2k_url, DOWNLOADS, split, count, out / split)
+        rows += F.copy_checked(files, out / split, data.source, split)
     manifest = pd.DataFrame(rows)
     ok = manifest[manifest["status"] == "ok"]
     shared = set(ok[ok.split == "train"].sha256) & set(ok[ok.split == "valid"].sha256)
@@ -38,8 +39,7 @@ def fetch(data: dict, out: Path) -> pd.DataFrame:
 
 
 def main() -> None:
-    params = load_params()
-    manifest = fetch(params["data"], OUT)
+    manifest = fetch(load_params().data, OUT)
     write_text(OUT / "manifest.csv", manifest.to_csv(index=False))
     for split, g in manifest.groupby("split"):
         print(f"{split}: {(g.status == 'ok').sum()} images, {(g.status != 'ok').sum()} skipped")

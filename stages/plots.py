@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from srcore import figures
+from srcore.cache import load_pair
 from srcore.cli import run
-from srcore.data import load_pair
 from srcore.images import read_image
 from srcore.params import load_params
 
@@ -21,12 +21,12 @@ PREPARED, EVAL, METRICS, LIVE, OUT = Path("data/prepared"), Path("data/eval"), P
 
 
 def main() -> None:
-    p = load_params()["plots"]
+    p = load_params().plots
     rows = pd.read_csv(METRICS / "per_image.csv")
-    for row in list(rows.itertuples())[: p["examples"]]:
+    for row in list(rows.itertuples())[: p.examples]:
         hr, y0 = (np.asarray(a) for a in load_pair(PREPARED / "cache", "valid", row.image))
         sr = read_image(EVAL / "sr" / f"{Path(row.image).stem}.png")
-        figures.save(figures.compare(row.image, hr, y0, sr, row, p["zoom"]), OUT / f"compare_{Path(row.image).stem}.png")
+        figures.save(figures.compare(row.image, hr, y0, sr, row, p.zoom), OUT / f"compare_{Path(row.image).stem}.png")
     figures.save(figures.chain_figure(np.load(EVAL / "chain.npz")["chain"]), OUT / "chain.png")
     logs = {k: LIVE / "plots" / "metrics" / f"{k}.tsv" for k in ("train/loss", "val/psnr_y")}
     figures.save(

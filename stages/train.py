@@ -1,38 +1,50 @@
 """train: the diffusion model on the prepared patches -> models/model.pt (weights + configs).
 
 Checkpoints go to checkpoints/train.pt (a persist output: an interrupted `dvc repro` continues from
-it). Loss and validation PSNR are logged with DVCLive into dvclive/ (rendered by `dvc plots`).
+it, and only then: see srcore.train). Loss and validation PSNR are logged with DVCLive into dvclive/.
 """
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from dvclive import Live
+from srcore.cache import read_index
 from srcore.checkpoint import save_checkpoint
 from srcore.cli import run
-from srcore.data import PatchBatches, read_index
-from srcore.params import diffusion_config, load_params, loss_config, model_config, train_config
-from srcore.train import resumable_checkpoint, signature, train
+from srcore.config import weight_settings
+from srcore.data import PatchBatches
+from srcore.errors import UserError
+from srcore.params import load_params
+from srcore.train import code_fingerprint, resumable_checkpoint, run_identity, train
 
 PREPARED, CHECKPOINT, MODEL, LIVE = Path("data/prepared"), Path("checkpoints/train.pt"), Path("models/model.pt"), "dvclive"
 
 
 def trim_logs(live_dir: str, step: int) -> None:
-    """Drop logged rows past the resumed step (they were logged after the last checkpoint)."""
+    """Drop logged rows past `step` (logged after the checkpoint that training continues from)."""
     for tsv in Path(live_dir, "plots", "metrics").rglob("*.tsv"):
         df = pd.read_csv(tsv, sep="\t")
         df[df["step"] <= step].to_csv(tsv, sep="\t", index=False)
 
 
+def data_fingerprint(prepared: Path) -> str:
+    summary = prepared / "summary.json"
+    fp = json.loads(summary.read_text()).get("fingerprint") if summary.is_file() else None
+    if not fp:
+        raise UserError(f"{summary}: no data fingerprint; run `dvc repro prepare` first")
+    return fp
+
+
 def main() -> None:
     p = load_params()
-    cfg, mcfg, dcfg, lcfg = train_config(p), model_config(p), diffusion_config(p), loss_config(p)
     index = PREPARED / "index.csv"
-    train_data = PatchBatches(PREPARED / "cache", read_index(index, "train"), "train", cfg.batch_size, cfg.seed)
+    train_data = PatchBatches(PREPARED / "cache", read_index(index, "train"), "train", p.train.batch_size, p.train.seed)
     valid_rows = read_index(index, "valid")
     valid_data = PatchBatches(PREPARED / "cache", valid_rows, "valid", 8, 0) if len(valid_rows) else None
-    ck = resumable_checkpoint(CHECKPOINT, signature(cfg, mcfg, dcfg))
+    identity = run_identity(weight_settings(p), code_fingerprint([__file__]), data_fingerprint(PREPARED))
+    ck = resumable_checkpoint(CHECKPOINT, identity, p.train.steps)
     live = Live(LIVE, resume=ck is not None, save_dvc_exp=False, dvcyaml=None)
     if ck is not None:
         trim_logs(LIVE, int(ck["step"]))
@@ -43,8 +55,9 @@ def main() -> None:
             live.log_metric(k, v)
         live.sync()
 
-    model = train(cfg, mcfg, dcfg, lcfg, p["prepare"]["scale"], train_data, valid_data, CHECKPOINT, log)
-    save_checkpoint(MODEL, model, dcfg, p["prepare"]["scale"], steps=cfg.steps, params_count=model.num_params())
+    scale = p.prepare.scale
+    model = train(p.train, p.model, p.diffusion, p.loss, scale, train_data, valid_data, CHECKPOINT, log, identity, ck or False)
+    save_checkpoint(MODEL, model, p.diffusion, scale, steps=p.train.steps, params_count=model.num_params(), identity=identity)
     live.end()
 
 

@@ -33,3 +33,36 @@ def test_a_model_on_any_folder(tmp_path, capsys):
     assert r["psnr_y"] != r["psnr_y_bicubic"] and np.isfinite(r["psnr_y"])
     assert "bad.png" in capsys.readouterr().err
     assert main(["--model", str(tmp_path / "nope.pt"), "--hr-dir", str(hr), "--out", str(out)]) == 2
+
+
+def error_lines(capsys) -> list[str]:
+    return capsys.readouterr().err.strip().splitlines()
+
+
+def test_a_folder_without_readable_images_is_one_error_naming_it(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "notes.txt").write_text("no images here")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (tmp_path / "broken" / "b.jpg").write_bytes(b"")
+    said = {}
+    for folder in ("text", "broken", "missing"):
+        assert main(["--bicubic", "--hr-dir", str(tmp_path / folder), "--out", str(out)]) == 2
+        lines = error_lines(capsys)
+        assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / folder}"), lines
+        said[folder] = lines[0]
+    assert "no images" in said["text"] and "none of its 2 image(s) could be read" in said["broken"]
+    assert not out.exists()
+
+
+def test_bad_steps_or_tile_with_a_model_are_one_error_line(tmp_path, capsys):
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    Image.fromarray(smooth_image(40, 40)).save(hr / "a.png")
+    save_checkpoint(tmp_path / "m.pt", tiny_model(), DiffusionConfig(), scale=4)
+    for bad in (["--steps", "5000"], ["--steps", "0"], ["--tile", "50"]):
+        assert main(["--model", str(tmp_path / "m.pt"), "--hr-dir", str(hr), "--out", str(tmp_path / "r.json"), *bad]) == 2
+        lines = error_lines(capsys)
+        assert len(lines) == 1 and lines[0].startswith(f"error: {bad[0]} {bad[1]}"), lines
+    assert not (tmp_path / "r.json").exists()

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcore.images import ImageReadError, read_image, to_tensor, to_uint8, write_image
+from srcore.images import ImageReadError, read_image, write_image
+from srcore.tensors import to_tensor, to_uint8
 
 
 def _rgb(h=20, w=30, seed=0):

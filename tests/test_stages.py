@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from srcore.config import DataConfig
 from srcore.data import PatchBatches
 from srcore.diffusion import DiffusionConfig, ResShift
 from srcore.evaluate import evaluate_images
@@ -47,7 +48,7 @@ def test_fetch_and_prepare_on_a_messy_folder(messy_folders, tmp_path, capsys):
     train, valid = messy_folders
     before = _digest(train)
     fetch, prepare = load_stage("fetch"), load_stage("prepare")
-    manifest = fetch.fetch({"source": "folder", "train_dir": str(train), "valid_dir": str(valid)}, tmp_path / "raw")
+    manifest = fetch.fetch(DataConfig(source="folder", train_dir=str(train), valid_dir=str(valid)), tmp_path / "raw")
     log = capsys.readouterr().out
     for name in ("trunc.png", "empty.png", "notes.txt"):
         assert f"{name}" in log and manifest.set_index("name").loc[name, "status"].startswith("skipped")
@@ -67,7 +68,7 @@ def test_fetch_and_prepare_on_a_messy_folder(messy_folders, tmp_path, capsys):
 def test_validation_patches_and_metrics_are_identical_across_runs(messy_folders, tmp_path):
     train, valid = messy_folders
     fetch, prepare = load_stage("fetch"), load_stage("prepare")
-    fetch.fetch({"source": "folder", "train_dir": str(train), "valid_dir": str(valid)}, tmp_path / "raw")
+    fetch.fetch(DataConfig(source="folder", train_dir=str(train), valid_dir=str(valid)), tmp_path / "raw")
     a, _ = prepare.prepare(tmp_path / "raw", tmp_path / "p1", 4, 64, {"train": 4, "valid": 3}, 0)
     b, _ = prepare.prepare(tmp_path / "raw", tmp_path / "p2", 4, 64, {"train": 4, "valid": 3}, 0)
     pd.testing.assert_frame_equal(a, b)

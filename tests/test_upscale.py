@@ -114,3 +114,21 @@ def test_a_4000x3000_output_runs_in_bounded_memory(tmp_path, model_file):
     assert code == 0 and Image.open(tmp_path / "out" / "big.png").size == (4000, 3000)
     # measured here: ~0.5 GB tiled (0.25 GB of it is importing torch); the same image untiled peaks at ~13 GB
     assert peak_kib < 1.2e6, f"peak RSS {peak_kib / 1e6:.2f} GB"
+
+
+def test_upscale_without_any_readable_input_or_model_is_one_error_line(tmp_path, model_file, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    Image.fromarray(smooth_image(16, 16)).save(tmp_path / "ok.png")
+    out = tmp_path / "out"
+    cases = [
+        ([str(tmp_path / "empty")], model_file, "no image files in"),
+        ([str(tmp_path / "bad.png")], model_file, "bad.png"),
+        ([str(tmp_path / "missing.png")], model_file, "missing.png"),
+        ([str(tmp_path / "ok.png")], tmp_path / "nope.pt", "nope.pt: model file not found"),
+    ]
+    for inputs, model, word in cases:
+        assert main([*inputs, "-o", str(out), "--model", str(model), "--steps", "1"]) == 2
+        lines = [s for s in capsys.readouterr().err.splitlines() if s.startswith("error:") or "Traceback" in s]
+        assert len(lines) == 1 and word in lines[0], lines
+    assert not out.exists() or not list(out.iterdir())

@@ -1,0 +1,56 @@
+"""A fresh copy of the project as its own git + DVC repository, with tiny parameters, for end-to-end tests."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO
+
+TINY = {
+    "prepare": {"patch": 32, "train_patches_per_image": 2, "valid_patches_per_image": 2},
+    "model": {"width": 8, "time_dim": 16},
+    "train": {
+        "steps": 6,
+        "batch_size": 2,
+        "lr": 0.01,
+        "checkpoint_every": 3,
+        "eval_every": 3,
+        "eval_sample_steps": 2,
+        "log_every": 1,
+    },
+    "evaluate": {"steps": 2},
+    "plots": {"examples": 1, "zoom": 48},
+}
+
+
+def tiny_params(path: Path, **overrides) -> dict:
+    p = yaml.safe_load(path.read_text())
+    for group, values in {**TINY, **overrides}.items():
+        p[group].update(values)
+    path.write_text(yaml.safe_dump(p, sort_keys=False))
+    return p
+
+
+def make_repo(dst: Path) -> dict:
+    """Copy the project (not its data, outputs or venv) into `dst`; returns the env to run DVC in."""
+    for name in ("srcore", "stages", ".dvc", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "pyproject.toml"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
+        else:
+            shutil.copy2(src, dst / name)
+    env = {**os.environ, "PYTHONPATH": str(dst), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+           "DVC_NO_ANALYTICS": "1"}  # fmt: skip
+    return env
+
+
+def run(cmd: str, cwd: Path, env: dict) -> str:
+    """Run a shell command; fail the test with its output unless it succeeds. Returns its stdout."""
+    r = subprocess.run(cmd, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{cmd} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r.stdout
