@@ -5,7 +5,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast lint bench gpu-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: install
 
 bench: install
 	$(BIN)/python -m srcore.bench
+
+# On a CUDA machine, with srcore's dependencies importable by $(PYTHON) (no install step: such machines
+# are often offline). CUDA tests, seed-vs-srcore benchmark, 2-minute width-64 training, Set5/Set14. JSON.
+GPU_CHECK_ARGS ?=
+gpu-check:
+	$(PYTHON) scripts/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -56,9 +56,14 @@ def bench_srcore(dev, size, batch, n_train, n_sample, sync, compile_=False) -> d
     x0 = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
     y0 = x0 + 0.05 * torch.randn_like(x0)
     origin = torch.zeros(batch, 2, dtype=torch.long, device=dev)
+    t, noise = torch.randint(1, diffusion.num_steps + 1, (batch,)), torch.randn_like(x0)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    s_train = _timed(lambda: train_step(net, diffusion, loss_fn, opt, x0, y0, origin), n_train, sync)
+
+    def step():  # what the training loop does per step (the batch arrives from the data loader)
+        return train_step(net, diffusion, loss_fn, opt, x0, y0, model.condition(y0, origin), t, noise)
+
+    s_train = _timed(step, n_train, sync)
     out = {"params": model.num_params(), "train_img_per_s": batch / s_train}
     for b in (1, batch):
         out[f"sample15_s_b{b}"] = _timed(lambda b=b: super_resolve(net, diffusion, y0[:b]), n_sample, sync)

@@ -147,6 +147,10 @@ class TrainConfig(Group):
     max_nonfinite: int = param(10, "non-finite steps in a row (each skipped) before training stops", at_least(1), weights=False)
     device: str = param("auto", "auto (cuda when available), cpu or cuda", DEVICE, weights=False)
     compile: bool = param(False, "torch.compile the network (CUDA; static shapes)", weights=False)
+    nproc: int = param(
+        1, "data-parallel processes (GPUs) under torchrun (batch_size: the global batch)", at_least(1), weights=False
+    )
+    workers: int = param(2, "data-loader processes preparing the batches; 0: in the training loop", at_least(0), weights=False)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Training and validation batches from the prepared cache (srcore.cache).
 
 Patches are crops of the whole-image y0, exactly what a tile of that image sees at inference.
+`TrainSteps` is what the training loop's data loader serves: step k's batch (this rank's share) with
+its diffusion draws, a pure function of (seed, k), prepared in loader workers off the training thread.
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ class PatchBatches:
                 f"no '{split}' patches in the index: is the data folder empty or are all images smaller than the patch?"
             )
         self.index, self.batch_size, self.seed = index, batch_size, seed
-        self.images = {name: load_pair(cache, split, name) for name in index["image"].unique()}
+        self.cache, self.split, self._images = cache, split, None
+
+    @property
+    def images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """{image: (HR, y0)} memory-mapped, opened on first use (in each loader worker, not pickled)."""
+        if self._images is None:
+            self._images = {name: load_pair(self.cache, self.split, name) for name in self.index["image"].unique()}
+        return self._images
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_images": None}
 
     def __len__(self) -> int:
         return len(self.index)
@@ -40,6 +52,29 @@ class PatchBatches:
         origin = torch.tensor(rows[["top", "left"]].to_numpy(dtype=np.int64))
         return to_tensor(np.stack(hr)), to_tensor(np.stack(y0)), origin
 
-    def batch(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, k: int, part: int = 0, parts: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Batch k, or share `part` of `parts` equal shares of it (data-parallel ranks)."""
         rng = np.random.default_rng([self.seed, k])
-        return self.rows(self.index.iloc[rng.integers(0, len(self.index), self.batch_size)])
+        picks = rng.integers(0, len(self.index), self.batch_size)
+        n = self.batch_size // parts
+        return self.rows(self.index.iloc[picks[part * n : (part + 1) * n]])
+
+
+class TrainSteps(torch.utils.data.Dataset):
+    """Item k = (x0, y0, origin, t, noise) of training step k for rank `part` of `parts`: the share of
+    batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all drawn from
+    (seed, k) alone, so a resumed run, a data-parallel run and a single process see the same batch."""
+
+    def __init__(self, patches: PatchBatches, num_steps: int, seed: int, part: int = 0, parts: int = 1):
+        if patches.batch_size % parts:
+            raise ValueError(f"train.batch_size = {patches.batch_size} must be a multiple of the {parts} processes")
+        self.patches, self.num_steps, self.seed, self.part, self.parts = patches, num_steps, seed, part, parts
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, ...]:
+        x0, y0, origin = self.patches.batch(k, self.part, self.parts)
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + k)
+        B, n = self.patches.batch_size, x0.shape[0]
+        t = torch.randint(1, self.num_steps + 1, (B,), generator=gen)
+        noise = torch.randn((B, *x0.shape[1:]), generator=gen)
+        share = slice(self.part * n, (self.part + 1) * n)
+        return x0, y0, origin, t[share], noise[share]

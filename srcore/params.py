@@ -85,6 +85,8 @@ def _check_together(p: Params, where: str) -> None:
         _fail(where, "evaluate.steps", p.evaluate.steps, f"at most diffusion.steps = {p.diffusion.steps}")
     if p.train.eval_sample_steps > p.diffusion.steps:
         _fail(where, "train.eval_sample_steps", p.train.eval_sample_steps, f"at most diffusion.steps = {p.diffusion.steps}")
+    if p.train.batch_size % p.train.nproc:
+        _fail(where, "train.batch_size", p.train.batch_size, f"a multiple of train.nproc = {p.train.nproc}")
     m = p.model.size_multiple
     if p.prepare.patch % m:
         _fail(where, "prepare.patch", p.prepare.patch, f"a multiple of {m} (the model's depth, DWT and DCT block)")

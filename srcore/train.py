@@ -9,12 +9,19 @@ step k depend only on (seed, k), so a resumed run equals an uninterrupted one.
 
 A step whose loss or gradient is not finite is skipped (no update) and counted; `max_nonfinite`
 such steps in a row stop training with an error naming the step and the last good checkpoint.
+
+Launched by torchrun, training is data-parallel (DDP; NCCL on CUDA, gloo on CPU): `batch_size` stays
+the global batch and each rank takes its share of step k's batch and draws, so N processes give the
+weights of one (up to the order of floating-point reductions). Rank 0 alone validates, writes
+checkpoints and prints. Batches are prepared by `workers` data-loader processes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -23,11 +30,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .checkpoint import ModelFileError, read_checkpoint, save_checkpoint
 from .config import DiffusionConfig, LossConfig, ModelConfig, Params, PrepareConfig, TrainConfig, weight_settings
-from .data import PatchBatches
+from .data import PatchBatches, TrainSteps
 from .diffusion import ResShift
 from .losses import SRLoss
 from .metrics import psnr, rgb_to_y
@@ -41,26 +50,50 @@ class NonFiniteLoss(RuntimeError):
 
 
 def train_step(
-    model: DualDomainUNet, diffusion: ResShift, loss_fn: torch.nn.Module, opt: torch.optim.Optimizer,
-    x0: torch.Tensor, y0: torch.Tensor, origin: torch.Tensor, grad_clip: float = 1.0, generator: torch.Generator | None = None,
+    net: torch.nn.Module, diffusion: ResShift, loss_fn: torch.nn.Module, opt: torch.optim.Optimizer,
+    x0: torch.Tensor, y0: torch.Tensor, cond: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, grad_clip: float = 1.0,
 ) -> tuple[torch.Tensor, bool]:  # fmt: skip
-    """One optimisation step on a batch (x0, y0 in [-1, 1], B x 3 x P x P). Returns (detached loss,
-    applied). When the loss or the gradient norm is not finite the update is skipped and the
+    """One optimisation step. x0, y0, noise: B x 3 x P x P (x0, y0 in [-1, 1]); cond = model.condition(y0,
+    origin); t: B chain indices. `net` is the network, plain, compiled or DDP-wrapped. Returns (detached
+    loss, applied): when the loss or the gradient norm is not finite the update is skipped and the
     parameters are left untouched (checking both costs one device sync)."""
-    B, dev = x0.shape[0], x0.device
-    t = torch.randint(1, diffusion.num_steps + 1, (B,), generator=generator)
-    noise = torch.randn(x0.shape, generator=generator).to(dev, non_blocking=True)
+    dev = x0.device
     x_t = diffusion.q_sample(x0, y0, t, noise)
     with autocast(dev):
-        residual = model(x_t, diffusion.timesteps[t].to(dev), model.condition(y0, origin))
+        residual = net(x_t, diffusion.timesteps[t].to(dev), cond)
     loss = loss_fn(y0 + residual.float(), x0)
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
     applied = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))
     if applied:
         opt.step()
     return loss.detach(), applied
+
+
+def distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank) set by torchrun; (0, 1, 0) in a plain process."""
+    env = os.environ
+    return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
+
+
+def _stop_with_launcher() -> None:
+    """torchrun starts each rank in a session of its own, so killing the launcher (or `dvc repro`) with
+    SIGKILL would leave the ranks training and writing checkpoints. On Linux a rank dies with its parent."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the launcher was already gone
+            os._exit(1)
+
+
+def _mean_over_ranks(value: float, dev: torch.device) -> float:
+    if not dist.is_initialized():
+        return value
+    v = torch.tensor([value], dtype=torch.float64, device=dev)
+    dist.all_reduce(v)
+    return float(v.item()) / dist.get_world_size()
 
 
 @torch.no_grad()
@@ -107,22 +140,22 @@ def identity_changes(saved: dict, wanted: dict) -> list[str]:
     return out
 
 
-def resumable_checkpoint(path: Path, identity: dict, steps: int) -> dict | None:
-    """The checkpoint at `path` if it holds an unfinished run of this identity, else None (the reason printed)."""
+def resumable_checkpoint(path: Path, identity: dict, steps: int, say: Callable = print) -> dict | None:
+    """The checkpoint at `path` if it holds an unfinished run of this identity, else None (the reason said)."""
     if not Path(path).is_file():
         return None
     try:
         ck = read_checkpoint(path)
     except ModelFileError as e:
-        print(f"checkpoint unusable, training from scratch: {e}")
+        say(f"checkpoint unusable, training from scratch: {e}")
         return None
     changes = identity_changes(ck.get("identity") or {}, identity)
     if changes:
         more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
-        print(f"{path} is another run ({'; '.join(changes[:3])}{more}): training from scratch")
+        say(f"{path} is another run ({'; '.join(changes[:3])}{more}): training from scratch")
         return None
     if int(ck["step"]) >= steps:
-        print(f"{path} is a finished run (step {ck['step']}): training from scratch")
+        say(f"{path} is a finished run (step {ck['step']}): training from scratch")
         return None
     return ck
 
@@ -138,7 +171,18 @@ def train(
     if identity is None:
         p = Params(prepare=PrepareConfig(scale=scale), model=model_cfg, diffusion=diff_cfg, loss=loss_cfg, train=cfg)
         identity = run_identity(weight_settings(p))
+    rank, world, local = distributed()
+    say = print if rank == 0 else (lambda *a, **k: None)
     dev = pick_device(cfg.device)
+    if dev.type == "cuda":
+        dev = torch.device("cuda", local)
+        torch.cuda.set_device(dev)
+    parallel = "LOCAL_RANK" in os.environ  # launched by torchrun: DDP, even with one process
+    if parallel:
+        _stop_with_launcher()
+    own_group = parallel and not dist.is_initialized()
+    if own_group:
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     torch.manual_seed(cfg.seed)
     model = DualDomainUNet(model_cfg).to(dev)
     if dev.type == "cuda":
@@ -146,29 +190,33 @@ def train(
     diffusion, loss_fn = ResShift.from_config(diff_cfg), SRLoss(loss_cfg).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr_min)
-    ck = resumable_checkpoint(checkpoint, identity, cfg.steps) if resume is True else (resume or None)
+    ck = resumable_checkpoint(checkpoint, identity, cfg.steps, say) if resume is True else (resume or None)
     start, skipped = 0, 0
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         start, skipped = int(ck["step"]), int(ck.get("skipped", 0))
-        print(f"resuming from {checkpoint} at step {start}")
-    net = torch.compile(model, dynamic=False) if cfg.compile else model  # fixed patch shapes; state stays in `model`
+        say(f"resuming from {checkpoint} at step {start}")
+    net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) if parallel else model
+    net = torch.compile(net, dynamic=False) if cfg.compile else net  # fixed patch shapes; state stays in `model`
+    steps = TrainSteps(train_data, diffusion.num_steps, cfg.seed, rank, world)
+    loader = torch.utils.data.DataLoader(steps, batch_size=None, sampler=range(start, cfg.steps), num_workers=cfg.workers,
+                                         pin_memory=dev.type == "cuda")  # fmt: skip
     val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
     last_good, bad_run, t0 = (f"{checkpoint} (step {start})" if start else "none"), 0, time.time()
     window = []  # finite losses since the last log line
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train", unit="step")
-    for step in bar:
+    bar = tqdm(total=cfg.steps, initial=start, desc="train", unit="step", disable=rank != 0)
+    for step, (x0, y0, origin, t, noise) in zip(range(start, cfg.steps), loader):
         model.train()
-        x0, y0, origin = (a.to(dev, non_blocking=True) for a in train_data.batch(step))
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        loss_t, applied = train_step(net, diffusion, loss_fn, opt, x0, y0, origin, cfg.grad_clip, gen)
-        loss, done = loss_t.item(), step + 1
+        x0, y0, noise = (a.to(dev, non_blocking=True) for a in (x0, y0, noise))
+        cond = model.condition(y0, origin.to(dev))
+        loss_t, applied = train_step(net, diffusion, loss_fn, opt, x0, y0, cond, t, noise, cfg.grad_clip)
+        loss, done = loss_t.item(), step + 1  # `applied` agrees on every rank: the gradient is all-reduced
         if not applied:
             bad_run, skipped = bad_run + 1, skipped + 1
             what = "gradient" if math.isfinite(loss) else f"loss ({loss})"
-            print(f"step {done}: non-finite {what}, step skipped ({skipped} so far)")
+            say(f"step {done}: non-finite {what}, step skipped ({skipped} so far)")
             if bad_run >= cfg.max_nonfinite:
                 msg = f"{bad_run} non-finite steps in a row, last at step {done}"
                 raise NonFiniteLoss(f"{msg}; last good checkpoint: {last_good}")
@@ -176,22 +224,27 @@ def train(
             bad_run = 0
             window.append(loss)
         sched.step()
+        bar.update()
         metrics = {}
         if done % cfg.log_every == 0 or done == cfg.steps:
-            mean = float(np.mean(window)) if window else float("nan")
+            mean = _mean_over_ranks(float(np.mean(window)) if window else float("nan"), dev)
             metrics |= {"train/loss": mean, "train/lr": sched.get_last_lr()[0], "train/skipped": skipped}
             bar.set_postfix(loss=f"{mean:.4f}")
             window = []
-        if valid_data is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
+        if rank == 0 and valid_data is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
             metrics["val/psnr_y"] = validate(model, val_diffusion, valid_data)
-        if metrics:
+        if metrics and rank == 0:
             log(metrics, done)
         # A checkpoint is written only after a good step, so every checkpoint is a "last good" one.
         if bad_run == 0 and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
-            if not all(bool(torch.isfinite(t).all()) for t in model.state_dict().values()):
+            if not all(bool(torch.isfinite(w).all()) for w in model.state_dict().values()):
                 raise NonFiniteLoss(f"the weights are not finite after step {done}; last good checkpoint: {last_good}")
-            save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, identity=identity, skipped=skipped,
-                            optimizer=opt.state_dict(), scheduler=sched.state_dict())  # fmt: skip
+            if rank == 0:
+                save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, identity=identity, skipped=skipped,
+                                optimizer=opt.state_dict(), scheduler=sched.state_dict())  # fmt: skip
             last_good = f"{checkpoint} (step {done})"
-    print(f"trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, {skipped} skipped (non-finite loss or gradient)")
+    bar.close()
+    if own_group:
+        dist.destroy_process_group()
+    say(f"trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, {skipped} skipped (non-finite loss or gradient)")
     return model

@@ -2,9 +2,13 @@
 
 Checkpoints go to checkpoints/train.pt (a persist output: an interrupted `dvc repro` continues from
 it, and only then: see srcore.train). Loss and validation PSNR are logged with DVCLive into dvclive/.
+With train.nproc > 1 this script launches itself under torchrun (torch.distributed.run, standalone,
+one process per GPU); launched by torchrun yourself (multi-node), it runs as one of its ranks.
 """
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +21,7 @@ from srcore.config import weight_settings
 from srcore.data import PatchBatches
 from srcore.errors import UserError
 from srcore.params import load_params
-from srcore.train import code_fingerprint, resumable_checkpoint, run_identity, train
+from srcore.train import code_fingerprint, distributed, resumable_checkpoint, run_identity, train
 
 PREPARED, CHECKPOINT, MODEL, LIVE = Path("data/prepared"), Path("checkpoints/train.pt"), Path("models/model.pt"), "dvclive"
 
@@ -37,28 +41,49 @@ def data_fingerprint(prepared: Path) -> str:
     return fp
 
 
-def main() -> None:
+def launch(nproc: int) -> int:
+    """This script under torchrun with `nproc` local processes; the exit code of the first that failed."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser
+    from torch.distributed.run import run as torchrun
+
+    try:
+        torchrun(get_args_parser().parse_args(["--standalone", f"--nproc_per_node={nproc}", __file__]))
+    except ChildFailedError as e:
+        rank, failure = min(e.failures.items())
+        print(f"error: training failed in rank {rank} (exit code {failure.exitcode}); its message is above", file=sys.stderr)
+        return failure.exitcode or 1
+    return 0
+
+
+def main() -> int:
     p = load_params()
+    if p.train.nproc > 1 and "LOCAL_RANK" not in os.environ:
+        return launch(p.train.nproc)
+    rank = distributed()[0]
     index = PREPARED / "index.csv"
     train_data = PatchBatches(PREPARED / "cache", read_index(index, "train"), "train", p.train.batch_size, p.train.seed)
     valid_rows = read_index(index, "valid")
     valid_data = PatchBatches(PREPARED / "cache", valid_rows, "valid", 8, 0) if len(valid_rows) else None
     identity = run_identity(weight_settings(p), code_fingerprint([__file__]), data_fingerprint(PREPARED))
-    ck = resumable_checkpoint(CHECKPOINT, identity, p.train.steps)
-    live = Live(LIVE, resume=ck is not None, save_dvc_exp=False, dvcyaml=None)
-    if ck is not None:
+    ck = resumable_checkpoint(CHECKPOINT, identity, p.train.steps, print if rank == 0 else lambda *a: None)
+    live = Live(LIVE, resume=ck is not None, save_dvc_exp=False, dvcyaml=None) if rank == 0 else None  # rank 0 writes
+    if live is not None and ck is not None:
         trim_logs(LIVE, int(ck["step"]))
 
     def log(metrics: dict, step: int) -> None:
-        live.step = step
-        for k, v in metrics.items():
-            live.log_metric(k, v)
-        live.sync()
+        if live is not None:
+            live.step = step
+            for k, v in metrics.items():
+                live.log_metric(k, v)
+            live.sync()
 
     scale = p.prepare.scale
     model = train(p.train, p.model, p.diffusion, p.loss, scale, train_data, valid_data, CHECKPOINT, log, identity, ck or False)
-    save_checkpoint(MODEL, model, p.diffusion, scale, steps=p.train.steps, params_count=model.num_params(), identity=identity)
-    live.end()
+    if live is not None:
+        save_checkpoint(MODEL, model, p.diffusion, scale, steps=p.train.steps, params_count=model.num_params(), identity=identity)
+        live.end()
+    return 0
 
 
 if __name__ == "__main__":

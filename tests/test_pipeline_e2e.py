@@ -4,6 +4,7 @@ to do the second time, `dvc exp run -S ...` that really trains what it says, rep
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -83,3 +84,30 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     exps = {e["name"]: e for r in rows for e in [r, *[x for ex in r.get("experiments") or [] for x in ex["revs"]]]}
     scores = {n: e["data"]["metrics"]["metrics/metrics.json"]["data"]["psnr_y"] for n, e in exps.items() if n}
     assert set(scores) == {"master", "no-freq", "patch64"} and len(set(scores.values())) == 3, scores
+
+
+def test_queued_experiments_run_in_parallel_each_with_its_own_run(tmp_path):
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    env = make_repo(repo)
+    tiny_params(repo / "params.yaml")
+    run("git init -q && git add -A && git commit -qm init", repo, env)
+    run("dvc exp run --queue -n k05 -S kappa=0.5 && dvc exp run --queue -n k1 -S kappa=1.0", repo, env)
+    run("dvc queue start -j 2", repo, env)
+    deadline = time.time() + 540
+    while time.time() < deadline:
+        status = run("dvc queue status", repo, env)
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(3)
+    assert status.count("Success") == 2, status + run("dvc queue logs k05", repo, env)
+    rows = json.loads(run("dvc exp show --json", repo, env))
+    exps = {x["name"]: x for r in rows for ex in r.get("experiments") or [] for x in ex["revs"]}
+    assert set(exps) == {"k05", "k1"}, set(exps)
+    data = {n: e["data"] for n, e in exps.items()}
+    assert {n: d["params"]["params.yaml"]["data"]["kappa"] for n, d in data.items()} == {"k05": 0.5, "k1": 1.0}
+    scores = {n: d["metrics"]["metrics/metrics.json"]["data"]["psnr_y"] for n, d in data.items()}
+    assert scores["k05"] != scores["k1"]
+    for d in data.values():  # each trained all its steps from scratch, in its own copy of the repository
+        assert d["metrics"]["dvclive/metrics.json"]["data"]["step"] == 6
+    assert "k05" in run("dvc exp show --md", repo, env)

@@ -1,0 +1,110 @@
+"""The GPU path, checked in one run on a CUDA machine (`make gpu-check`); prints one JSON summary.
+
+    python scripts/gpu_check.py [--datasets ../shared/datasets] [--seed-ref ../shared/reference/seed_ref.py]
+                                [--minutes 2] [--out gpu_check.json]
+
+1. the test suite's CUDA-marked tests (bf16 autocast, channels_last, torch.compile, the fp32 wavelet
+   branch, tiled upscaling on CUDA, DDP with one GPU under torchrun);
+2. `srcore.bench`: the seed and srcore at width 64, batch 8, 256x256, same device, same process;
+3. the width-64 configuration trained for `--minutes` on 256x256 patches of Sun_Hays80, then
+   evaluated on whole Set5 and Set14 images (15 and 4 sampling steps) beside bicubic.
+Needs no DVC (the stage functions are called directly) and nothing from the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from srcore import bench  # noqa: E402
+from srcore.config import DiffusionConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
+from srcore.data import PatchBatches  # noqa: E402
+from srcore.diffusion import ResShift  # noqa: E402
+from srcore.evaluate import evaluate_images, folder_items  # noqa: E402
+from srcore.train import train  # noqa: E402
+
+
+def cuda_tests() -> dict:
+    t0 = time.time()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-m", "cuda", "-p", "no:cacheprovider", "tests"],
+                       cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    print(r.stdout[-4000:], r.stderr[-2000:], flush=True)
+    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|error)", last)}
+    return {"returncode": r.returncode, **counts, "seconds": round(time.time() - t0, 1)}
+
+
+def train_and_evaluate(
+    datasets: Path, steps: int, work: Path, device: str = "cuda", sets=("Set5", "Set14"), sample_steps=(15, 4)
+) -> dict:
+    """Width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then whole `sets` images, beside bicubic."""
+    spec = importlib.util.spec_from_file_location("prepare_stage", REPO / "stages" / "prepare.py")
+    prepare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prepare)
+    raw = work / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train").symlink_to((datasets / "Sun_Hays80").resolve())
+    (raw / "valid").symlink_to((datasets / "Set5").resolve())
+    t0 = time.time()
+    index, _ = prepare.prepare(raw, work / "prepared", 4, 256, {"train": 16, "valid": 2}, 0)
+    prep_s = time.time() - t0
+    batch = 8
+    cfg = TrainConfig(steps=steps, batch_size=batch, seed=144, checkpoint_every=10**9, eval_every=10**9, log_every=100,
+                      device=device, workers=4)  # fmt: skip
+    mcfg, dcfg = ModelConfig(width=64), DiffusionConfig()
+    data = PatchBatches(work / "prepared" / "cache", index[index.split == "train"].reset_index(drop=True), "train", batch, 144)
+    t0 = time.time()
+    model = train(cfg, mcfg, dcfg, LossConfig(), 4, data, None, work / "ck.pt", resume=False).eval()
+    out = {"steps": steps, "batch": batch, "patch": 256, "train_seconds": round(time.time() - t0, 1),
+           "prepare_seconds": round(prep_s, 1), "train_images": len(data.images)}  # fmt: skip
+    full = ResShift.from_config(dcfg)
+    for name in sets:
+        items = folder_items(datasets / name, 4)
+        for k in sample_steps:
+            t0 = time.time()
+            s, _, _ = evaluate_images(items, 4, model, full.respace(k), seed=0)
+            out[f"{name}_{k}steps"] = {key: round(s[key], 4) for key in ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic")}
+            out[f"{name}_{k}steps"]["seconds"] = round(time.time() - t0, 2)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", type=Path, default=REPO.parent / "shared" / "datasets")
+    ap.add_argument("--seed-ref", type=Path, default=bench.DEFAULT_SEED_REF)
+    ap.add_argument("--minutes", type=float, default=2.0)
+    ap.add_argument("--out", type=Path, default=Path("gpu_check.json"))
+    a = ap.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("gpu-check needs a CUDA device; torch sees none")
+    t0 = time.time()
+    summary = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+    save = lambda: a.out.write_text(json.dumps(summary, indent=1) + "\n")  # noqa: E731  (after each part: a timeout keeps the rest)
+    summary["cuda_tests"] = cuda_tests()
+    save()
+    b = bench.main(["--device", "cuda", "--seed-ref", str(a.seed_ref)])
+    summary["bench"] = b
+    summary["batch8_sampling_img_per_s"] = round(b["batch"] / b["srcore"][f"sample15_s_b{b['batch']}"], 1)
+    save()
+    steps = max(50, int(a.minutes * 60 * b["srcore"]["train_img_per_s"] / 8))  # the bench's speed, same configuration
+    with tempfile.TemporaryDirectory() as work:
+        summary["train_eval"] = train_and_evaluate(a.datasets, steps, Path(work))
+    summary["total_seconds"] = round(time.time() - t0, 1)
+    save()
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()

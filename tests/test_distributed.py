@@ -1,0 +1,92 @@
+"""Data-parallel training under torchrun on the CPU (gloo), through the train stage itself (slow)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from srcore.checkpoint import load_model
+from tests.conftest import REPO
+from tests.dvc_repo import TINY, make_repo, run, tiny_params
+
+pytestmark = pytest.mark.slow
+PY = sys.executable
+
+
+def prepared_repo(tmp_path, **train):
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    env = make_repo(repo)
+    tiny_params(repo / "params.yaml", train={**TINY["train"], "batch_size": 4, "lr": 1e-3, "workers": 1, **train})
+    run(f"{PY} stages/fetch.py && {PY} stages/prepare.py", repo, env)
+    return repo, env
+
+
+def set_train(repo, **values):
+    p = yaml.safe_load((repo / "params.yaml").read_text())
+    p["train"].update(values)
+    (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+
+
+def weights(repo) -> dict:
+    return load_model(repo / "models" / "model.pt")[0].state_dict()
+
+
+def logged_steps(repo) -> list[int]:
+    return pd.read_csv(repo / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")["step"].tolist()
+
+
+def test_two_processes_train_the_weights_of_one_and_only_rank_0_writes(tmp_path):
+    repo, env = prepared_repo(tmp_path, steps=6, nproc=2)
+    out = run(f"{PY} stages/train.py", repo, env)
+    assert out.count("trained 6 steps") == 1, out  # rank 0 alone prints
+    assert logged_steps(repo) == [1, 2, 3, 4, 5, 6]  # and alone logs: every step once
+    written = sorted(str(p.relative_to(repo)) for d in ("models", "checkpoints") for p in (repo / d).iterdir())
+    assert written == ["checkpoints/train.pt", "models/model.pt"]
+    two = weights(repo)
+    set_train(repo, nproc=1)
+    run(f"{PY} stages/train.py", repo, env)
+    one = weights(repo)
+    # same global batch, same draws: equal up to the order of floating-point reductions
+    for k, v in one.items():
+        assert torch.allclose(two[k], v, atol=2e-6, rtol=1e-4), (k, (two[k] - v).abs().max())
+
+
+def test_a_killed_ddp_run_resumes_to_the_uninterrupted_result(tmp_path):
+    repo, env = prepared_repo(tmp_path, steps=120, nproc=2, checkpoint_every=10, eval_every=1000, log_every=5)
+    run(f"{PY} stages/train.py", repo, env)
+    straight = weights(repo)
+    (repo / "checkpoints" / "train.pt").unlink()
+    proc = subprocess.Popen([PY, "stages/train.py"], cwd=repo, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    ck, deadline, step = repo / "checkpoints" / "train.pt", time.time() + 240, 0
+    while time.time() < deadline and step < 30:
+        time.sleep(0.2)
+        if ck.is_file():
+            step = torch.load(ck, weights_only=True)["step"]
+    os.killpg(proc.pid, signal.SIGKILL)  # torchrun's agent and both ranks
+    proc.wait()
+    killed_at = torch.load(ck, weights_only=True)["step"]
+    assert 30 <= killed_at < 120
+    out = run(f"{PY} stages/train.py", repo, env)
+    assert f"resuming from checkpoints/train.pt at step {killed_at}" in out
+    for k, v in weights(repo).items():
+        assert torch.allclose(straight[k], v, atol=1e-6, rtol=1e-5), k
+    steps = logged_steps(repo)
+    assert len(steps) == len(set(steps)) and steps[-1] == 120
+
+
+def test_a_failing_rank_stops_the_whole_run_with_its_error(tmp_path):
+    cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(REPO / "tests" / "ddp_train.py"),
+           str(tmp_path), "cpu", "50", "1"]  # fmt: skip
+    t0 = time.time()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "injected failure in rank 1" in r.stdout + r.stderr
+    assert time.time() - t0 < 120  # the other rank is stopped, not left waiting in an all-reduce
+    assert not (tmp_path / "final.pt").exists()
