@@ -76,5 +76,6 @@ def load_model(
     if problems:
         raise ModelFileError(f"{path}: trained with a different configuration:\n  " + "\n  ".join(problems))
     model = DualDomainUNet(ModelConfig.from_dict(ck["model_config"]))
-    model.load_state_dict(ck["model"])
+    # files from before the Haar transform was written out carry pytorch-wavelets' fixed filters: not weights
+    model.load_state_dict({k: v for k, v in ck["model"].items() if ".dwt.dwt." not in k and ".dwt.idwt." not in k})
     return model.to(device).eval(), DiffusionConfig(**ck["diffusion_config"]), ck

@@ -9,18 +9,13 @@ pooling, the wavelet and the block DCT need, cropped back).
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-with warnings.catch_warnings():  # pytorch-wavelets imports pkg_resources, which warns on import
-    warnings.simplefilter("ignore")
-    from pytorch_wavelets import DWTForward, DWTInverse
-
 from .config import ModelConfig
-from .dct import dct2d, idct2d
+from .dct import block_dct, block_idct, dct2d, idct2d
 from .encodings import fourier_encoding, local_amplitude, pad_reflect
 
 
@@ -47,7 +42,8 @@ class ConvBlock(nn.Sequential):
 
 
 class DCTBranch(nn.Module):
-    """DCT -> 1x1 conv, ReLU, 1x1 conv on the coefficients -> inverse DCT."""
+    """DCT -> 1x1 conv, ReLU, 1x1 conv on the coefficients -> inverse DCT. The 1x1 convs mix channels
+    at each coefficient of each block, so they run on block_dct's (blocks x coefficients) layout."""
 
     def __init__(self, ch: int, block: int):
         super().__init__()
@@ -55,25 +51,34 @@ class DCTBranch(nn.Module):
         self.process = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.ReLU(inplace=True), nn.Conv2d(ch, ch, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return idct2d(self.process(dct2d(x, self.block)), self.block)
+        if self.block == 0:
+            return idct2d(self.process(dct2d(x)))
+        H, W = x.shape[-2:]
+        return block_idct(self.process(block_dct(x, self.block)), self.block, H, W)
 
 
 class DWTBranch(nn.Module):
-    """One-level Haar DWT; LL, LH, HL, HH each get their own 1x1 conv (one grouped conv); inverse DWT."""
+    """One-level Haar DWT; LL, LH, HL, HH each get their own 1x1 conv; inverse DWT.
+
+    The Haar transform of each 2x2 block [[a, b], [c, d]] is written out (sums and differences, as
+    pytorch-wavelets' 'haar' computes it, band order and signs included): no filter convolutions, and
+    it runs in bf16 under autocast. The per-band convs' weights are the rows of one grouped conv.
+    """
 
     def __init__(self, ch: int):
         super().__init__()
-        self.dwt = DWTForward(J=1, wave="haar", mode="zero")
-        self.idwt = DWTInverse(wave="haar", mode="zero")
-        self.process = nn.Conv2d(4 * ch, 4 * ch, 1, groups=4)
+        self.process = nn.Conv2d(4 * ch, 4 * ch, 1, groups=4)  # holds the 4 bands' weights
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # fp32 with autocast off: pytorch-wavelets' backward convolves bf16 gradients with fp32 filters
-        with torch.autocast(x.device.type, enabled=False):
-            ll, (h,) = self.dwt(x.float())  # ll: B C h w, h: B C 3 h w
-            bands = torch.cat([ll, h[:, :, 0], h[:, :, 1], h[:, :, 2]], 1)
-            ll, lh, hl, hh = self.process(bands).chunk(4, 1)
-            return self.idwt((ll, [torch.stack([lh, hl, hh], 2)]))
+        a, b, c, d = x[..., 0::2, 0::2], x[..., 0::2, 1::2], x[..., 1::2, 0::2], x[..., 1::2, 1::2]
+        top, bottom, dtop, dbottom = a + b, c + d, a - b, c - d  # row sums and row differences
+        bands = ((top + bottom) / 2, (top - bottom) / 2, (dtop + dbottom) / 2, (dtop - dbottom) / 2)  # LL, LH, HL, HH
+        w, bias = self.process.weight.chunk(4), self.process.bias.chunk(4)
+        ll, lh, hl, hh = (F.conv2d(band, w[k], bias[k]) for k, band in enumerate(bands))
+        s, t, u, v = ll + lh, ll - lh, hl + hh, hl - hh  # the inverse (the transform is its own inverse)
+        pixels = torch.stack(((s + u) / 2, (s - u) / 2, (t + v) / 2, (t - v) / 2), 2)  # a, b, c, d: B C 4 h w
+        B, C, _, h, w_ = pixels.shape
+        return F.pixel_shuffle(pixels.reshape(B, 4 * C, h, w_), 2)
 
 
 class DualDomainBlock(nn.Module):

@@ -42,3 +42,15 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
     (tmp_path / "junk.pt").write_bytes(b"\x00" * 10)
     with pytest.raises(ModelFileError, match="junk.pt"):
         load_model("junk.pt")
+
+
+def test_a_model_file_from_before_the_written_out_haar_still_loads(tmp_path):
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    save_checkpoint(tmp_path / "m.pt", m, DiffusionConfig(), 4)
+    ck = torch.load(tmp_path / "m.pt", weights_only=True)
+    ck["model"]["mid.dwt.dwt.h0_col"] = torch.ones(1, 1, 2, 1)  # pytorch-wavelets' fixed filter buffers
+    ck["model"]["mid.dwt.idwt.g0_col"] = torch.ones(1, 1, 2, 1)
+    torch.save(ck, tmp_path / "old.pt")
+    loaded, _, _ = load_model(tmp_path / "old.pt")
+    for a, b in zip(m.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)

@@ -72,13 +72,16 @@ def test_compiled_network_matches_eager():
         assert torch.allclose(forward(compiled, x0, y0), forward(m, x0, y0), atol=1e-3, rtol=1e-3)
 
 
-def test_the_wavelet_branch_runs_in_fp32_under_bf16_autocast_with_gradients():
+def test_the_wavelet_branch_runs_in_bf16_under_autocast_close_to_fp32_with_gradients():
+    torch.manual_seed(0)
     branch = DWTBranch(8).to(DEV)
     x = torch.randn(2, 8, 32, 32, device=DEV, requires_grad=True)
+    ref = branch(x)
     with torch.autocast("cuda", dtype=torch.bfloat16):
         y = branch(x.to(torch.bfloat16))
-    assert y.dtype == torch.float32
-    y.square().mean().backward()
+    assert y.dtype == torch.bfloat16  # written-out Haar: no fp32 detour (pytorch-wavelets needed one)
+    assert (y.float() - ref).abs().max() < 0.05 * ref.abs().max()
+    y.float().square().mean().backward()
     assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in branch.parameters())
 
 

@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from srcore.model import DualDomainUNet, ModelConfig
+from srcore.model import DCTBranch, DualDomainUNet, DWTBranch, ModelConfig
 
 
 def _run(cfg, H, W, B=2):
@@ -60,3 +60,31 @@ def test_a_training_step_runs_under_bf16_autocast():
         out = m(x0 * 0.9, torch.tensor([3, 9]), m.condition(x0 * 0.9))
     out.float().abs().mean().backward()
     assert out.shape == x0.shape and all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
+
+
+def test_the_wavelet_branch_is_pytorch_wavelets_haar():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pytorch_wavelets import DWTForward, DWTInverse
+
+    torch.manual_seed(0)
+    branch, x = DWTBranch(5).double(), torch.randn(2, 5, 12, 16, dtype=torch.float64)
+    ll, (h,) = DWTForward(J=1, wave="haar", mode="zero").double()(x)
+    ll, lh, hl, hh = branch.process(torch.cat([ll, h[:, :, 0], h[:, :, 1], h[:, :, 2]], 1)).chunk(4, 1)
+    ref = DWTInverse(wave="haar", mode="zero").double()((ll, [torch.stack([lh, hl, hh], 2)]))
+    assert torch.allclose(branch(x), ref, atol=1e-6)  # its filters are float32 (0.49999997): ours are exact
+
+
+def test_the_block_dct_branch_processes_each_blocks_coefficients():
+    import torch_dct
+
+    torch.manual_seed(0)
+    branch, x = DCTBranch(4, 8).double(), torch.randn(1, 4, 16, 24, dtype=torch.float64)
+    # reference: coefficients in place of each 8 x 8 block's pixels, then the 1x1 convs, then back
+    blocks = x.reshape(1, 4, 2, 8, 3, 8).permute(0, 1, 2, 4, 3, 5)
+    inplace = torch_dct.dct_2d(blocks, norm="ortho").permute(0, 1, 2, 4, 3, 5).reshape(1, 4, 16, 24)
+    out = branch.process(inplace).reshape(1, 4, 2, 8, 3, 8).permute(0, 1, 2, 4, 3, 5)
+    ref = torch_dct.idct_2d(out, norm="ortho").permute(0, 1, 2, 4, 3, 5).reshape(1, 4, 16, 24)
+    assert torch.allclose(branch(x), ref, atol=1e-10)
