@@ -3,7 +3,7 @@
     python scripts/gpu_check.py [--datasets ../shared/datasets] [--seed-ref ../shared/reference/seed_ref.py]
                                 [--minutes 2] [--out gpu_check.json]
 
-1. the test suite's CUDA-marked tests (bf16 autocast, channels_last, torch.compile, the fp32 wavelet
+1. the test suite's CUDA-marked tests (bf16 autocast, channels_last, torch.compile, the bf16 wavelet
    branch, tiled upscaling on CUDA, DDP with one GPU under torchrun);
 2. `srcore.bench`: the seed and srcore at width 64, batch 8, 256x256, same device, same process;
 3. the width-64 configuration trained for `--minutes` on 256x256 patches of Sun_Hays80, then

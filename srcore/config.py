@@ -48,6 +48,10 @@ def _odd_or_zero(v: int) -> bool:
     return v == 0 or (v >= 3 and v % 2 == 1)
 
 
+def _folders(v) -> bool:
+    return all(isinstance(s, str) and s for s in v) and len({s.rstrip("/").split("/")[-1] for s in v}) == len(v)
+
+
 def _scales(v) -> bool:
     return len(v) > 0 and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in v)
 
@@ -139,6 +143,7 @@ class TrainConfig(Group):
     lr: float = param(1e-4, "Adam learning rate (LEARNING_RATE)", above(0))
     lr_min: float = param(1e-7, "cosine schedule floor", at_least(0))
     grad_clip: float = param(1.0, "gradient-norm clip", above(0))
+    ema: float = param(0.999, "EMA decay of the weights (validated and saved); 0 = off", ((lambda v: 0 <= v < 1), "in [0, 1)"))
     seed: int = param(144, "seed of the weights, batches and noise (SEED)")
     checkpoint_every: int = param(100, "steps between checkpoints (resume points)", at_least(1), weights=False)
     eval_every: int = param(200, "steps between validations on the fixed patches", at_least(1), weights=False)
@@ -160,6 +165,9 @@ class EvaluateConfig(Group):
     tile: int = param(0, "0: whole images; else tiles of this side (a multiple of the network's)", at_least(0))
     overlap: int = param(32, "tile overlap in pixels, blended smoothly", at_least(0))
     device: str = param("auto", "auto (cuda when available), cpu or cuda", DEVICE)
+    benchmarks: tuple[str, ...] = param(
+        (), "HR folders also scored, each under its folder name in metrics.json", (_folders, "a list of folders, distinct names")
+    )
 
 
 @dataclass(frozen=True)

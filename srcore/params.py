@@ -23,8 +23,16 @@ class ParamError(UserError, ValueError):
     pass
 
 
-_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "tuple[int, ...]": (list, tuple)}
-_TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string", "tuple[int, ...]": "a list"}
+_LIST = (list, tuple)
+_TYPES = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "tuple[int, ...]": _LIST,
+    "tuple[str, ...]": _LIST,
+}
+_TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
 
 
 def schema() -> dict[str, tuple[str, str, Any]]:
@@ -46,9 +54,10 @@ def _fail(where: str, key: str, value: Any, allowed: str) -> None:
 def allowed(f) -> str:
     """What a field allows, in words: 'an integer >= 1', 'a number in (0, 1]', 'one of: 2, 3, 4'."""
     rule = f.metadata.get("rule")
+    words = _TYPE_WORDS.get(f.type, "a list")
     if rule is None:
-        return _TYPE_WORDS[f.type]
-    return f"{_TYPE_WORDS[f.type]} {rule[1]}" if rule[1].startswith((">", "<", "in ")) else rule[1]
+        return words
+    return f"{words} {rule[1]}" if rule[1].startswith((">", "<", "in ")) else rule[1]
 
 
 def _check(where: str, key: str, f, value: Any) -> None:

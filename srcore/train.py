@@ -7,6 +7,10 @@ when it holds an unfinished run with the same identity: the same settings that c
 (srcore.config marks them), the same code and the same training data. Batch k and the noise of
 step k depend only on (seed, k), so a resumed run equals an uninterrupted one.
 
+With `ema` > 0 an exponential moving average of the weights is kept (decay of update n:
+min(ema, (1 + n) / (10 + n)), so short runs benefit too); it is what validation sees and what
+train() returns (the saved model). Checkpoints hold the raw weights (to continue) and the average.
+
 A step whose loss or gradient is not finite is skipped (no update) and counted; `max_nonfinite`
 such steps in a row stop training with an error naming the step and the last good checkpoint.
 
@@ -18,6 +22,7 @@ checkpoints and prints. Batches are prepared by `workers` data-loader processes.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import os
@@ -69,6 +74,21 @@ def train_step(
     if applied:
         opt.step()
     return loss.detach(), applied
+
+
+def ema_decay(updates: int, ema: float) -> float:
+    """Decay of the EMA update number `updates` (0, 1, ...): min(ema, (1 + n) / (10 + n)). The warm-up
+    lets the average follow the weights closely at first, then it settles at `ema`."""
+    return min(ema, (1 + updates) / (10 + updates))
+
+
+@torch.no_grad()
+def ema_update(average: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * model, parameter by parameter (buffers copied)."""
+    for a, p in zip(average.parameters(), model.parameters()):
+        a.lerp_(p, 1.0 - decay)
+    for a, b in zip(average.buffers(), model.buffers()):
+        a.copy_(b)
 
 
 def distributed() -> tuple[int, int, int]:
@@ -165,9 +185,10 @@ def train(
     train_data: PatchBatches, valid_data: PatchBatches | None, checkpoint: Path,
     log: Callable[[dict, int], None] = lambda m, s: None, identity: dict | None = None, resume: bool | dict = True,
 ) -> DualDomainUNet:  # fmt: skip
-    """Train to cfg.steps. resume=True continues `checkpoint` when it holds an unfinished run of the same
-    identity (default identity: these configs' weight-changing settings); a dict is a checkpoint the
-    caller already checked with resumable_checkpoint; False starts from scratch."""
+    """Train to cfg.steps; returns the weights to use (the EMA when cfg.ema > 0). resume=True continues
+    `checkpoint` when it holds an unfinished run of the same identity (default identity: these configs'
+    weight-changing settings); a dict is a checkpoint the caller already checked with
+    resumable_checkpoint; False starts from scratch."""
     if identity is None:
         p = Params(prepare=PrepareConfig(scale=scale), model=model_cfg, diffusion=diff_cfg, loss=loss_cfg, train=cfg)
         identity = run_identity(weight_settings(p))
@@ -190,13 +211,17 @@ def train(
     diffusion, loss_fn = ResShift.from_config(diff_cfg), SRLoss(loss_cfg).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr_min)
+    average = copy.deepcopy(model).requires_grad_(False).eval() if cfg.ema else None
     ck = resumable_checkpoint(checkpoint, identity, cfg.steps, say) if resume is True else (resume or None)
-    start, skipped = 0, 0
+    start, skipped, ema_updates = 0, 0, 0
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         start, skipped = int(ck["step"]), int(ck.get("skipped", 0))
+        if average is not None:
+            average.load_state_dict(ck["ema"])
+            ema_updates = int(ck["ema_updates"])
         say(f"resuming from {checkpoint} at step {start}")
     net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) if parallel else model
     net = torch.compile(net, dynamic=False) if cfg.compile else net  # fixed patch shapes; state stays in `model`
@@ -223,6 +248,9 @@ def train(
         else:
             bad_run = 0
             window.append(loss)
+            if average is not None:
+                ema_update(average, model, ema_decay(ema_updates, cfg.ema))
+                ema_updates += 1
         sched.step()
         bar.update()
         metrics = {}
@@ -232,7 +260,7 @@ def train(
             bar.set_postfix(loss=f"{mean:.4f}")
             window = []
         if rank == 0 and valid_data is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
-            metrics["val/psnr_y"] = validate(model, val_diffusion, valid_data)
+            metrics["val/psnr_y"] = validate(average or model, val_diffusion, valid_data)
         if metrics and rank == 0:
             log(metrics, done)
         # A checkpoint is written only after a good step, so every checkpoint is a "last good" one.
@@ -240,11 +268,16 @@ def train(
             if not all(bool(torch.isfinite(w).all()) for w in model.state_dict().values()):
                 raise NonFiniteLoss(f"the weights are not finite after step {done}; last good checkpoint: {last_good}")
             if rank == 0:
+                ema = {"ema": _cpu(average.state_dict()), "ema_updates": ema_updates} if average is not None else {}
                 save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, identity=identity, skipped=skipped,
-                                optimizer=opt.state_dict(), scheduler=sched.state_dict())  # fmt: skip
+                                optimizer=opt.state_dict(), scheduler=sched.state_dict(), **ema)  # fmt: skip
             last_good = f"{checkpoint} (step {done})"
     bar.close()
     if own_group:
         dist.destroy_process_group()
     say(f"trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, {skipped} skipped (non-finite loss or gradient)")
-    return model
+    return average or model
+
+
+def _cpu(state: dict) -> dict:
+    return {k: v.detach().cpu() for k, v in state.items()}

@@ -16,7 +16,7 @@ from srcore.checkpoint import load_model
 from srcore.cli import run
 from srcore.data import PatchBatches
 from srcore.diffusion import ResShift
-from srcore.evaluate import evaluate_images
+from srcore.evaluate import evaluate_images, folder_items
 from srcore.images import write_image
 from srcore.params import load_params
 from srcore.sampler import pick_device, super_resolve
@@ -24,6 +24,7 @@ from srcore.tensors import to_tensor, to_uint8
 from srcore.train import validate
 
 PREPARED, MODEL, OUT, METRICS = Path("data/prepared"), Path("models/model.pt"), Path("data/eval"), Path("metrics")
+BENCHMARK_KEYS = ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic", "psnr_y_gain", "ssim_y_gain", "n_images")
 
 
 def chain_of(model, diffusion, y0: np.ndarray, seed: int, size: int = 128) -> np.ndarray:
@@ -48,6 +49,11 @@ def main() -> None:
     patches = PatchBatches(PREPARED / "cache", index, "valid", 8, 0)
     summary["patch_psnr_y"] = validate(model, diffusion, patches, e.seed)
     summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
+    for folder in e.benchmarks:  # standard sets, each under its folder's name: dvc exp show / metrics diff compare them
+        s, _, _ = evaluate_images(
+            folder_items(Path(folder), ck["scale"]), ck["scale"], model, diffusion, e.seed, e.tile, e.overlap
+        )
+        summary[Path(folder).name] = {k: s[k] for k in BENCHMARK_KEYS}
     write_json(METRICS / "metrics.json", summary)
     write_text(METRICS / "per_image.csv", pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))
     for name, sr in srs.items():

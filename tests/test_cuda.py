@@ -1,4 +1,4 @@
-"""The CUDA path: bf16 autocast, channels_last, torch.compile, the fp32 wavelet branch, tiled upscaling
+"""The CUDA path: bf16 autocast, channels_last, torch.compile, the bf16 wavelet branch, tiled upscaling
 and DDP with one GPU under torchrun. Marked `cuda`: skipped without a CUDA device, run by `make gpu-check`."""
 
 import subprocess

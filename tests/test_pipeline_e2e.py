@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from srcore.checkpoint import load_model
-from tests.conftest import REQUIRED_METRIC_KEYS
-from tests.dvc_repo import make_repo, run, tiny_params
+from tests.conftest import REQUIRED_METRIC_KEYS, SHARED_DATASETS
+from tests.dvc_repo import TINY, make_repo, run, tiny_params
 from tests.reports import assert_metrics_listed, assert_vega_field_types
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,8 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     repo = tmp_path / "proj"
     repo.mkdir()
     env = make_repo(repo)
-    tiny_params(repo / "params.yaml")
+    set5 = SHARED_DATASETS / "Set5"  # a benchmark folder scored by the evaluate stage, when ../shared has it
+    tiny_params(repo / "params.yaml", evaluate={**TINY["evaluate"], "benchmarks": [str(set5)] if set5.is_dir() else []})
     run("git init -q && git add -A && git commit -qm init", repo, env)
 
     # the baseline, its metrics and reports
@@ -43,6 +44,8 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     assert REQUIRED_METRIC_KEYS <= set(metrics), REQUIRED_METRIC_KEYS - set(metrics)
     assert metrics["steps"] == 2 and metrics["n_images"] == 2 and 20 < metrics["psnr_y_bicubic"] < 40
     assert metrics["psnr_y_gain"] == pytest.approx(metrics["psnr_y"] - metrics["psnr_y_bicubic"])
+    if set5.is_dir():
+        assert metrics["Set5"]["n_images"] == 5 and metrics["Set5"]["psnr_y_bicubic"] == pytest.approx(28.43, abs=0.02)
     pngs = sorted(p.name for p in (repo / "plots").glob("*.png"))
     assert {"chain.png", "gain.png", "training.png"} <= set(pngs) and any(n.startswith("compare_") for n in pngs)
     model, dcfg, ck = load_model(repo / "models" / "model.pt")
@@ -84,6 +87,9 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     exps = {e["name"]: e for r in rows for e in [r, *[x for ex in r.get("experiments") or [] for x in ex["revs"]]]}
     scores = {n: e["data"]["metrics"]["metrics/metrics.json"]["data"]["psnr_y"] for n, e in exps.items() if n}
     assert set(scores) == {"master", "no-freq", "patch64"} and len(set(scores.values())) == 3, scores
+    if set5.is_dir():  # the benchmark's figures per experiment, for dvc exp show / metrics diff
+        set5_scores = {n: e["data"]["metrics"]["metrics/metrics.json"]["data"]["Set5"]["psnr_y"] for n, e in exps.items() if n}
+        assert len(set(set5_scores.values())) == 3, set5_scores
 
 
 def test_queued_experiments_run_in_parallel_each_with_its_own_run(tmp_path):

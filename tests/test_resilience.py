@@ -1,5 +1,6 @@
 """Interruption, non-finite losses, bad parameters, interrupted writes."""
 
+import copy
 import json
 import os
 import shutil
@@ -264,3 +265,38 @@ def test_the_code_fingerprint_is_stable_across_processes_and_copies(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     changed = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True).stdout
     assert changed and changed != prints[0]
+
+
+def test_ema_follows_its_formula_on_a_toy_model():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    average = copy.deepcopy(model)
+    expected = [p.detach().clone() for p in model.parameters()]
+    for n in range(5):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        d = train_mod.ema_decay(n, 0.9)
+        assert d == min(0.9, (1 + n) / (10 + n))
+        train_mod.ema_update(average, model, d)
+        expected = [d * e + (1 - d) * p.detach() for e, p in zip(expected, model.parameters())]
+    for a, e in zip(average.parameters(), expected):
+        assert torch.allclose(a, e, atol=1e-6)
+    assert train_mod.ema_decay(0, 0.999) == 0.1 and train_mod.ema_decay(10**6, 0.999) == 0.999
+
+
+def test_resume_restores_raw_and_ema_weights_exactly(tmp_path, tiny_data):
+    cfg = TrainConfig(steps=6, batch_size=2, checkpoint_every=3, log_every=1, device="cpu", ema=0.9)
+    args = (cfg, ModelConfig(width=8, time_dim=16), DiffusionConfig(), LossConfig(), 4, tiny_data, None)
+    straight = train(*args, tmp_path / "a.pt")
+    with pytest.raises(KeyboardInterrupt):
+        train(*args, tmp_path / "b.pt", _killed_at(4))
+    resumed = train(*args, tmp_path / "b.pt")
+    a, b = (torch.load(tmp_path / f, weights_only=True) for f in ("a.pt", "b.pt"))
+    assert a["ema_updates"] == b["ema_updates"] == 6
+    for key in ("model", "ema"):  # raw weights (to continue) and their average
+        for name, v in a[key].items():
+            assert torch.equal(v, b[key][name]), (key, name)
+    for x, y in zip(straight.state_dict().values(), resumed.state_dict().values()):  # train() returns the average
+        assert torch.equal(x, y)
+    assert any(not torch.equal(a["model"][k], a["ema"][k]) for k in a["model"])
