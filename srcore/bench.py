@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from .atomic import write_text
 from .diffusion import DiffusionConfig, ResShift
 from .losses import SRLoss
 from .model import DualDomainUNet, ModelConfig
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     text = json.dumps(res, indent=1)
     print(text)
     if a.out:
-        a.out.write_text(text + "\n")
+        write_text(a.out, text + "\n")
     return res
 
 

@@ -75,7 +75,10 @@ def load_model(
         problems += [f"diffusion.{m}" for m in config_mismatches(ck["diffusion_config"], expect_diffusion.to_dict())]
     if problems:
         raise ModelFileError(f"{path}: trained with a different configuration:\n  " + "\n  ".join(problems))
-    model = DualDomainUNet(ModelConfig.from_dict(ck["model_config"]))
+    try:
+        model = DualDomainUNet(ModelConfig.from_dict(ck["model_config"]))
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: its model settings are not this version's: {e}") from e
     # files from before the Haar transform was written out carry pytorch-wavelets' fixed filters: not weights
     model.load_state_dict({k: v for k, v in ck["model"].items() if ".dwt.dwt." not in k and ".dwt.idwt." not in k})
     return model.to(device).eval(), DiffusionConfig(**ck["diffusion_config"]), ck

@@ -88,7 +88,7 @@ class PrepareConfig(Group):
     scale: int = param(4, "upscaling factor (SCALE)", one_of(2, 3, 4))
     patch: int = param(64, "HR patch side for training and validation patches (the seed: 256)", at_least(16))
     train_patches_per_image: int = param(200, "training patches per image (fixed, seeded positions)", at_least(1))
-    valid_patches_per_image: int = param(4, "validation patches per image (fixed, seeded positions)", at_least(0))
+    valid_patches_per_image: int = param(4, "validation patches per image (fixed, seeded positions)", at_least(1))
     seed: int = param(0, "seed of the patch positions")
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from .cache import load_pair
+from .errors import UserError
 from .tensors import to_tensor
 
 
@@ -23,7 +24,7 @@ class PatchBatches:
 
     def __init__(self, cache: str | os.PathLike, index: pd.DataFrame, split: str, batch_size: int, seed: int):
         if index.empty:
-            raise ValueError(
+            raise UserError(
                 f"no '{split}' patches in the index: is the data folder empty or are all images smaller than the patch?"
             )
         self.index, self.batch_size, self.seed = index, batch_size, seed
@@ -67,7 +68,7 @@ class TrainSteps(torch.utils.data.Dataset):
 
     def __init__(self, patches: PatchBatches, num_steps: int, seed: int, part: int = 0, parts: int = 1):
         if patches.batch_size % parts:
-            raise ValueError(f"train.batch_size = {patches.batch_size} must be a multiple of the {parts} processes")
+            raise UserError(f"train.batch_size = {patches.batch_size} must be a multiple of the {parts} processes")
         self.patches, self.num_steps, self.seed, self.part, self.parts = patches, num_steps, seed, part, parts
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, ...]:

@@ -30,6 +30,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -202,8 +203,8 @@ def train(
     if parallel:
         _stop_with_launcher()
     own_group = parallel and not dist.is_initialized()
-    if own_group:
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    if own_group:  # generous timeout: ranks > 0 wait in an all-reduce while rank 0 validates
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=timedelta(minutes=30))
     torch.manual_seed(cfg.seed)
     model = DualDomainUNet(model_cfg).to(dev)
     if dev.type == "cuda":
@@ -211,17 +212,21 @@ def train(
     diffusion, loss_fn = ResShift.from_config(diff_cfg), SRLoss(loss_cfg).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr_min)
-    average = copy.deepcopy(model).requires_grad_(False).eval() if cfg.ema else None
+    average = copy.deepcopy(model).requires_grad_(False).eval() if cfg.ema and rank == 0 else None  # rank 0 uses it
     ck = resumable_checkpoint(checkpoint, identity, cfg.steps, say) if resume is True else (resume or None)
+    if parallel:  # rank 0's checkpoint decides for every rank (other nodes have no checkpoints/ of their own)
+        shared = [ck if rank == 0 else None]
+        dist.broadcast_object_list(shared, src=0)
+        ck = shared[0]
     start, skipped, ema_updates = 0, 0, 0
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         start, skipped = int(ck["step"]), int(ck.get("skipped", 0))
+        ema_updates = int(ck.get("ema_updates", 0))
         if average is not None:
             average.load_state_dict(ck["ema"])
-            ema_updates = int(ck["ema_updates"])
         say(f"resuming from {checkpoint} at step {start}")
     net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) if parallel else model
     net = torch.compile(net, dynamic=False) if cfg.compile else net  # fixed patch shapes; state stays in `model`
@@ -232,7 +237,7 @@ def train(
     last_good, bad_run, t0 = (f"{checkpoint} (step {start})" if start else "none"), 0, time.time()
     window = []  # finite losses since the last log line
     bar = tqdm(total=cfg.steps, initial=start, desc="train", unit="step", disable=rank != 0)
-    for step, (x0, y0, origin, t, noise) in zip(range(start, cfg.steps), loader):
+    for step, (x0, y0, origin, t, noise) in enumerate(loader, start):
         model.train()
         x0, y0, noise = (a.to(dev, non_blocking=True) for a in (x0, y0, noise))
         cond = model.condition(y0, origin.to(dev))
@@ -248,8 +253,9 @@ def train(
         else:
             bad_run = 0
             window.append(loss)
-            if average is not None:
-                ema_update(average, model, ema_decay(ema_updates, cfg.ema))
+            if cfg.ema:
+                if average is not None:
+                    ema_update(average, model, ema_decay(ema_updates, cfg.ema))
                 ema_updates += 1
         sched.step()
         bar.update()
@@ -260,7 +266,7 @@ def train(
             bar.set_postfix(loss=f"{mean:.4f}")
             window = []
         if rank == 0 and valid_data is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
-            metrics["val/psnr_y"] = validate(average or model, val_diffusion, valid_data)
+            metrics["val/psnr_y"] = validate(model if average is None else average, val_diffusion, valid_data)
         if metrics and rank == 0:
             log(metrics, done)
         # A checkpoint is written only after a good step, so every checkpoint is a "last good" one.
@@ -276,7 +282,7 @@ def train(
     if own_group:
         dist.destroy_process_group()
     say(f"trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, {skipped} skipped (non-finite loss or gradient)")
-    return average or model
+    return model if average is None else average
 
 
 def _cpu(state: dict) -> dict:

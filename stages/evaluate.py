@@ -16,7 +16,8 @@ from srcore.checkpoint import load_model
 from srcore.cli import run
 from srcore.data import PatchBatches
 from srcore.diffusion import ResShift
-from srcore.evaluate import evaluate_images, folder_items
+from srcore.errors import UserError
+from srcore.evaluate import KEYS, evaluate_images, folder_items
 from srcore.images import write_image
 from srcore.params import load_params
 from srcore.sampler import pick_device, super_resolve
@@ -42,6 +43,9 @@ def main() -> None:
     e = p.evaluate
     model, dcfg, ck = load_model(MODEL, p.model, p.diffusion, pick_device(e.device))
     diffusion = ResShift.from_config(dcfg).respace(e.steps)
+    benchmarks = {Path(f).name: folder_items(Path(f), ck["scale"]) for f in e.benchmarks}  # read first: errors early
+    if clash := set(benchmarks) & {*KEYS, "steps", "scale", "n_images", "params_count"}:
+        raise UserError(f"params.yaml: evaluate.benchmarks: a folder may not be named like a metric: {sorted(clash)}")
     index = read_index(PREPARED / "index.csv", "valid")
     names = list(dict.fromkeys(index["image"]))
     items = [(n, *(np.asarray(a) for a in load_pair(PREPARED / "cache", "valid", n))) for n in names]
@@ -49,11 +53,9 @@ def main() -> None:
     patches = PatchBatches(PREPARED / "cache", index, "valid", 8, 0)
     summary["patch_psnr_y"] = validate(model, diffusion, patches, e.seed)
     summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
-    for folder in e.benchmarks:  # standard sets, each under its folder's name: dvc exp show / metrics diff compare them
-        s, _, _ = evaluate_images(
-            folder_items(Path(folder), ck["scale"]), ck["scale"], model, diffusion, e.seed, e.tile, e.overlap
-        )
-        summary[Path(folder).name] = {k: s[k] for k in BENCHMARK_KEYS}
+    for name, bench in benchmarks.items():  # standard sets, under their folder's name: dvc exp show / metrics diff
+        s, _, _ = evaluate_images(bench, ck["scale"], model, diffusion, e.seed, e.tile, e.overlap)
+        summary[name] = {k: s[k] for k in BENCHMARK_KEYS}
     write_json(METRICS / "metrics.json", summary)
     write_text(METRICS / "per_image.csv", pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))
     for name, sr in srs.items():

@@ -24,7 +24,8 @@ RAW, OUT = Path("data/raw"), Path("data/prepared")
 
 
 def prepare(raw: Path, out: Path, scale: int, patch: int, per_image: dict[str, int], seed: int) -> tuple[pd.DataFrame, dict]:
-    """Returns (patch index, summary: per-split counts and the sha256 fingerprint of the cache and index)."""
+    """Returns (patch index, summary: per-split counts and the sha256 fingerprint of the training split's
+    arrays and patches: what the weights depend on)."""
     rows, counts, digest = [], {}, hashlib.sha256()
     for s, split in enumerate(("train", "valid")):
         c = counts[split] = {"images": 0, "unreadable": 0, "smaller_than_patch": 0}
@@ -42,14 +43,15 @@ def prepare(raw: Path, out: Path, scale: int, patch: int, per_image: dict[str, i
                 continue
             for kind, a in (("hr", hr), ("y0", y0)):
                 save_array(out / "cache" / split / f"{path.name}.{kind}.npy", a)
-                digest.update(f"{split}/{path.name}.{kind}:{a.shape}".encode() + a.tobytes())
+                if split == "train":
+                    digest.update(f"{path.name}.{kind}:{a.shape}".encode() + a.tobytes())
             rng = np.random.default_rng([seed, s, i])
             n = per_image[split]
             tops, lefts = rng.integers(0, h - patch + 1, n), rng.integers(0, w - patch + 1, n)
             rows += [(split, path.name, int(t), int(left), patch) for t, left in zip(tops, lefts)]
             c["images"] += 1
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
-    digest.update(index.to_csv(index=False).encode())
+    digest.update(index[index.split == "train"].to_csv(index=False).encode())
     return index, {**counts, "fingerprint": digest.hexdigest()}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from dvclive import Live
+from srcore.atomic import write_text
 from srcore.cache import read_index
 from srcore.checkpoint import save_checkpoint
 from srcore.cli import run
@@ -30,7 +31,7 @@ def trim_logs(live_dir: str, step: int) -> None:
     """Drop logged rows past `step` (logged after the checkpoint that training continues from)."""
     for tsv in Path(live_dir, "plots", "metrics").rglob("*.tsv"):
         df = pd.read_csv(tsv, sep="\t")
-        df[df["step"] <= step].to_csv(tsv, sep="\t", index=False)
+        write_text(tsv, df[df["step"] <= step].to_csv(sep="\t", index=False))
 
 
 def data_fingerprint(prepared: Path) -> str:

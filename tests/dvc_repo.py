@@ -49,6 +49,20 @@ def make_repo(dst: Path) -> dict:
     return env
 
 
+def weights(repo: Path) -> dict:
+    """The state dict of the repository's models/model.pt."""
+    from srcore.checkpoint import load_model
+
+    return load_model(repo / "models" / "model.pt")[0].state_dict()
+
+
+def logged_steps(repo: Path) -> list[int]:
+    """The steps of the DVCLive training-loss log."""
+    import pandas as pd
+
+    return pd.read_csv(repo / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")["step"].tolist()
+
+
 def run(cmd: str, cwd: Path, env: dict) -> str:
     """Run a shell command; fail the test with its output unless it succeeds. Returns its stdout."""
     r = subprocess.run(cmd, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)

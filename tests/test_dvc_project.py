@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from srcore.params import default_params_yaml
+from srcore.config import Params, weight_settings
+from srcore.params import default_params_yaml, schema
 from tests.conftest import REPO
 
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
@@ -42,6 +43,26 @@ def test_stage_deps_are_the_code_it_imports(stage):
     assert declared == loaded, f"dvc.yaml lacks {sorted(loaded - declared)}, lists unused {sorted(declared - loaded)}"
     if stage in TORCH_FREE:
         assert not torch, f"stage {stage} imports torch, which it does not use"
+
+
+# what each stage's script reads from params.yaml (load_params().<group>), by params.yaml key prefix
+READS = {
+    "fetch": ("data.",),
+    "prepare": ("prepare.",),
+    "train": ("kappa", "prepare.scale", "model.", "diffusion.", "loss.", "train."),
+    "evaluate": ("kappa", "model.", "diffusion.", "evaluate."),
+    "plots": ("plots.",),
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_params_cover_every_key_the_stage_reads(stage):
+    listed = DVC_YAML["stages"][stage].get("params", [])
+    covered = {k for k in schema() if any(k == p or k.startswith(p + ".") for p in listed)}
+    reads = {k for k in schema() if k.startswith(READS[stage])}
+    assert reads <= covered, f"dvc.yaml: stage {stage} does not list {sorted(reads - covered)}: changing them would not re-run it"
+    if stage == "train":  # prepare.* reach it through its data dependency (data/prepared)
+        assert {k for k in weight_settings(Params()) if not k.startswith("prepare.")} <= covered
 
 
 def test_params_yaml_is_the_defaults_defined_in_config():

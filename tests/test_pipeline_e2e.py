@@ -7,25 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 
 from srcore.checkpoint import load_model
 from tests.conftest import REQUIRED_METRIC_KEYS, SHARED_DATASETS
-from tests.dvc_repo import TINY, make_repo, run, tiny_params
+from tests.dvc_repo import TINY, logged_steps, make_repo, run, tiny_params, weights
 from tests.reports import assert_metrics_listed, assert_vega_field_types
 
 pytestmark = pytest.mark.slow
 UP_TO_DATE = "Data and pipelines are up to date."
-
-
-def weights(repo: Path) -> dict:
-    return load_model(repo / "models" / "model.pt")[0].state_dict()
-
-
-def logged_steps(repo: Path) -> list[int]:
-    return pd.read_csv(repo / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")["step"].tolist()
 
 
 def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
@@ -117,3 +108,5 @@ def test_queued_experiments_run_in_parallel_each_with_its_own_run(tmp_path):
     for d in data.values():  # each trained all its steps from scratch, in its own copy of the repository
         assert d["metrics"]["dvclive/metrics.json"]["data"]["step"] == 6
     assert "k05" in run("dvc exp show --md", repo, env)
+    run("dvc exp apply k1", repo, env)  # its own run, whole: every step logged, its kappa in the model
+    assert logged_steps(repo) == [1, 2, 3, 4, 5, 6] and load_model(repo / "models" / "model.pt")[1].kappa == 1.0
