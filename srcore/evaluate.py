@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .atomic import write_json
-from .cli import HelpFormatter, call, run
+from .cli import HelpFormatter, call
 from .degrade import degrade
 from .diffusion import ResShift
 from .errors import UserError
@@ -29,7 +29,7 @@ from .metrics import score
 from .model import DualDomainUNet
 from .sampler import pick_device
 from .tiles import super_resolve_image
-from .upscale import DEVICES, load_sampler
+from .upscale import add_sampling_options, load_sampler
 
 KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 SCALES = (2, 3, 4)
@@ -95,11 +95,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--hr-dir", type=Path, required=True, help="a folder of HR images (not recursive)")
     ap.add_argument("--out", type=Path, required=True, help="the JSON file to write")
     ap.add_argument("--scale", type=int, default=4, choices=SCALES, help="the scale of --bicubic (a model file has its own)")
-    ap.add_argument("--steps", type=int, help="sampling steps, fewer = a respaced chain (default: the model's T)")
     ap.add_argument("--seed", type=int, default=0, help="image i of the folder is sampled with seed + i")
-    ap.add_argument("--tile", type=int, default=0, help="tile side in output pixels, 0 = the whole image at once")
-    ap.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring tiles in pixels")
-    ap.add_argument("--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu")
+    add_sampling_options(ap, tile=0)
     return ap
 
 
@@ -122,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def cli() -> None:
     """The srcore-evaluate console script."""
-    run(main)
+    sys.exit(main())
 
 
 if __name__ == "__main__":

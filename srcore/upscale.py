@@ -25,7 +25,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .checkpoint import load_model
-from .cli import USER_ERRORS, HelpFormatter, call, one_line, run
+from .cli import USER_ERRORS, HelpFormatter, call, one_line
 from .degrade import bicubic_resize, upsample
 from .diffusion import ResShift
 from .errors import UserError
@@ -97,12 +97,17 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     ap.add_argument("-o", "--outdir", type=Path, required=True, help="the folder to write the enlarged images to")
     ap.add_argument("--model", type=Path, default=Path("models/model.pt"), help="a model file written by the train stage")
-    ap.add_argument("--steps", type=int, help="sampling steps, fewer = a respaced chain (default: the model's T)")
-    ap.add_argument("--tile", type=int, default=256, help="tile side in output pixels, 0 = the whole image at once")
-    ap.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring tiles in pixels")
     ap.add_argument("--seed", type=int, default=0, help="the seed of the sampling noise")
-    ap.add_argument("--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu")
+    add_sampling_options(ap, tile=256)
     return ap
+
+
+def add_sampling_options(ap: argparse.ArgumentParser, tile: int) -> None:
+    """--steps, --tile, --overlap, --device: how a model samples (shared by srcore-upscale and srcore-evaluate)."""
+    ap.add_argument("--steps", type=int, help="sampling steps, fewer = a respaced chain (default: the model's T)")
+    ap.add_argument("--tile", type=int, default=tile, help="tile side in output pixels, 0 = the whole image at once")
+    ap.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring tiles in pixels")
+    ap.add_argument("--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu")
 
 
 def upscale(a: argparse.Namespace) -> int:
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def cli() -> None:
     """The srcore-upscale console script."""
-    run(main)
+    sys.exit(main())
 
 
 if __name__ == "__main__":

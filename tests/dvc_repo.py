@@ -63,6 +63,26 @@ def logged_steps(repo: Path) -> list[int]:
     return pd.read_csv(repo / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")["step"].tolist()
 
 
+def kill_once_checkpointed(cmd: list[str], repo: Path, env: dict, step: int, timeout: float = 300) -> int:
+    """Start cmd in its own process group, SIGKILL the whole group once checkpoints/train.pt has reached
+    `step`; returns the checkpoint's step then (the file is always whole: it is written atomically)."""
+    import os
+    import signal
+    import time
+
+    import torch
+
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ck, deadline, done = repo / "checkpoints" / "train.pt", time.time() + timeout, 0
+    while time.time() < deadline and done < step:
+        time.sleep(0.2)
+        if ck.is_file():
+            done = torch.load(ck, weights_only=True)["step"]
+    os.killpg(proc.pid, signal.SIGKILL)  # dvc or torchrun's agent, and the training under it
+    proc.wait()  # reaped, as a shell would; DVC then releases the dead process's lock by itself
+    return torch.load(ck, weights_only=True)["step"]
+
+
 def run(cmd: str, cwd: Path, env: dict) -> str:
     """Run a shell command; fail the test with its output unless it succeeds. Returns its stdout."""
     r = subprocess.run(cmd, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)

@@ -1,7 +1,5 @@
 """Data-parallel training under torchrun on the CPU (gloo), through the train stage itself (slow)."""
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,7 +9,7 @@ import torch
 import yaml
 
 from tests.conftest import REPO
-from tests.dvc_repo import TINY, logged_steps, make_repo, run, tiny_params, weights
+from tests.dvc_repo import TINY, kill_once_checkpointed, logged_steps, make_repo, run, tiny_params, weights
 
 pytestmark = pytest.mark.slow
 PY = sys.executable
@@ -55,16 +53,7 @@ def test_a_killed_ddp_run_resumes_to_the_uninterrupted_result(tmp_path):
     run(f"{PY} stages/train.py", repo, env)
     straight = weights(repo)
     (repo / "checkpoints" / "train.pt").unlink()
-    proc = subprocess.Popen([PY, "stages/train.py"], cwd=repo, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    ck, deadline, step = repo / "checkpoints" / "train.pt", time.time() + 240, 0
-    while time.time() < deadline and step < 30:
-        time.sleep(0.2)
-        if ck.is_file():
-            step = torch.load(ck, weights_only=True)["step"]
-    os.killpg(proc.pid, signal.SIGKILL)  # torchrun's agent and both ranks
-    proc.wait()
-    killed_at = torch.load(ck, weights_only=True)["step"]
+    killed_at = kill_once_checkpointed([PY, "stages/train.py"], repo, env, 30)  # torchrun's agent and both ranks
     assert 30 <= killed_at < 120
     out = run(f"{PY} stages/train.py", repo, env)
     assert f"resuming from checkpoints/train.pt at step {killed_at}" in out

@@ -4,10 +4,8 @@ import copy
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -25,7 +23,7 @@ from srcore.model import DualDomainUNet, ModelConfig
 from srcore.params import ParamError, parse
 from srcore.train import NonFiniteLoss, TrainConfig, train
 from tests.conftest import REPO
-from tests.dvc_repo import make_repo, run, tiny_params
+from tests.dvc_repo import kill_once_checkpointed, make_repo, run, tiny_params
 
 
 def default_params() -> dict:
@@ -161,16 +159,8 @@ def test_sigkill_during_dvc_repro_then_repro_continues(tmp_path):
                                              "log_every": 5, "eval_sample_steps": 2})  # fmt: skip
     run("git init -q && git add -A && git commit -qm init", repo, env)
     dvc = os.path.join(os.path.dirname(sys.executable), "dvc")
-    proc = subprocess.Popen([dvc, "repro"], cwd=repo, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    ck, deadline, step = repo / "checkpoints" / "train.pt", time.time() + 300, 0
-    while time.time() < deadline and step < 40:
-        time.sleep(0.2)
-        if ck.is_file():
-            step = torch.load(ck, weights_only=True)["step"]  # always a whole file: written atomically
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: dvc and the training under it
-    proc.wait()  # reaped, as a shell would; DVC then releases the dead process's lock by itself
-    killed_at = torch.load(ck, weights_only=True)["step"]
+    killed_at = kill_once_checkpointed([dvc, "repro"], repo, env, 40)
+    ck = repo / "checkpoints" / "train.pt"
     assert 40 <= killed_at < 300
     out = run("dvc repro", repo, env)
     assert f"resuming from checkpoints/train.pt at step {killed_at}" in out
