@@ -76,9 +76,12 @@ def load_model(
     if problems:
         raise ModelFileError(f"{path}: trained with a different configuration:\n  " + "\n  ".join(problems))
     try:
-        model = DualDomainUNet(ModelConfig.from_dict(ck["model_config"]))
+        model, diffusion = (
+            DualDomainUNet(ModelConfig.from_dict(ck["model_config"])),
+            DiffusionConfig.from_dict(ck["diffusion_config"]),
+        )
     except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{path}: its model settings are not this version's: {e}") from e
+        raise ModelFileError(f"{path}: its settings are not this version's: {e}") from e
     # files from before the Haar transform was written out carry pytorch-wavelets' fixed filters: not weights
     model.load_state_dict({k: v for k, v in ck["model"].items() if ".dwt.dwt." not in k and ".dwt.idwt." not in k})
-    return model.to(device).eval(), DiffusionConfig(**ck["diffusion_config"]), ck
+    return model.to(device).eval(), diffusion, ck

@@ -1,6 +1,6 @@
 """What a command does with a user's mistake: one line naming the file or key, exit code 2.
 
-Both console scripts and every stage go through `run`, so the error path is the same everywhere.
+Every stage goes through `run` and both console scripts through `call`, so the error path is the same everywhere.
 Only `srcore.errors` is imported here: a stage pulls in just the modules it uses.
 """
 
@@ -38,7 +38,7 @@ def call(main: Callable[..., object], *args: object) -> int:
 
 
 def run(main: Callable[[], object]) -> None:
-    """The entry point of every console script and stage: `sys.exit(call(main))`."""
+    """The entry point of every stage: `sys.exit(call(main))`."""
     sys.exit(call(main))
 
 

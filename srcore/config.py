@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import PurePath
 from typing import Any
 
 Rule = tuple[Callable[[Any], bool], str]  # (check, what is allowed, in words)
@@ -49,7 +50,8 @@ def _odd_or_zero(v: int) -> bool:
 
 
 def _folders(v) -> bool:
-    return all(isinstance(s, str) and s for s in v) and len({s.rstrip("/").split("/")[-1] for s in v}) == len(v)
+    names = [PurePath(s).name if isinstance(s, str) else "" for s in v]
+    return all(names) and len(set(names)) == len(names)
 
 
 def _scales(v) -> bool:

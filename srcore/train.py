@@ -9,7 +9,7 @@ step k depend only on (seed, k), so a resumed run equals an uninterrupted one.
 
 With `ema` > 0 an exponential moving average of the weights is kept (decay of update n:
 min(ema, (1 + n) / (10 + n)), so short runs benefit too); it is what validation sees and what
-train() returns (the saved model). Checkpoints hold the raw weights (to continue) and the average.
+train() returns on rank 0 (the saved model). Checkpoints hold the raw weights (to continue) and the average.
 
 A step whose loss or gradient is not finite is skipped (no update) and counted; `max_nonfinite`
 such steps in a row stop training with an error naming the step and the last good checkpoint.
@@ -186,7 +186,7 @@ def train(
     train_data: PatchBatches, valid_data: PatchBatches | None, checkpoint: Path,
     log: Callable[[dict, int], None] = lambda m, s: None, identity: dict | None = None, resume: bool | dict = True,
 ) -> DualDomainUNet:  # fmt: skip
-    """Train to cfg.steps; returns the weights to use (the EMA when cfg.ema > 0). resume=True continues
+    """Train to cfg.steps; returns the weights to use (on rank 0: the EMA when cfg.ema > 0). resume=True continues
     `checkpoint` when it holds an unfinished run of the same identity (default identity: these configs'
     weight-changing settings); a dict is a checkpoint the caller already checked with
     resumable_checkpoint; False starts from scratch."""

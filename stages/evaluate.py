@@ -1,4 +1,5 @@
-"""evaluate: the model on the whole validation images and on the fixed validation patches.
+"""evaluate: the model on the whole validation images, the fixed validation patches and the
+`evaluate.benchmarks` folders (each under its folder's name in metrics.json).
 
 Writes metrics/metrics.json (DVC metrics), metrics/per_image.csv, the SR images (data/eval/sr/)
 and the reverse chain on a crop of the first image (data/eval/chain.npz) for the plots stage.
@@ -44,7 +45,9 @@ def main() -> None:
     model, dcfg, ck = load_model(MODEL, p.model, p.diffusion, pick_device(e.device))
     diffusion = ResShift.from_config(dcfg).respace(e.steps)
     benchmarks = {Path(f).name: folder_items(Path(f), ck["scale"]) for f in e.benchmarks}  # read first: errors early
-    if clash := set(benchmarks) & {*KEYS, "steps", "scale", "n_images", "params_count"}:
+    reserved = {*KEYS, *(f"{k}_bicubic" for k in KEYS), "psnr_y_gain", "ssim_y_gain", "patch_psnr_y", "patch_psnr_y_bicubic",
+                "steps", "scale", "n_images", "params_count"}  # fmt: skip
+    if clash := set(benchmarks) & reserved:
         raise UserError(f"params.yaml: evaluate.benchmarks: a folder may not be named like a metric: {sorted(clash)}")
     index = read_index(PREPARED / "index.csv", "valid")
     names = list(dict.fromkeys(index["image"]))

@@ -85,7 +85,11 @@ def _lookup(params: dict, key: str):
 
 
 def _same(a, b) -> bool:
-    """Equal values; DVC writes 1e-07, which PyYAML reads as a string."""
+    """Equal values, groups and lists compared item by item; DVC writes 1e-07, which PyYAML reads as a string."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     try:
         return a == b or float(a) == float(b)
     except (TypeError, ValueError):
