@@ -67,7 +67,7 @@ def main() -> int:
     valid_rows = read_index(index, "valid")
     valid_data = PatchBatches(PREPARED / "cache", valid_rows, "valid", 8, 0) if len(valid_rows) else None
     identity = run_identity(weight_settings(p), code_fingerprint([__file__]), data_fingerprint(PREPARED))
-    ck = resumable_checkpoint(CHECKPOINT, identity, p.train.steps, print if rank == 0 else lambda *a: None)
+    ck = resumable_checkpoint(CHECKPOINT, identity, p.train.steps) if rank == 0 else None  # train() shares rank 0's
     live = Live(LIVE, resume=ck is not None, save_dvc_exp=False, dvcyaml=None) if rank == 0 else None  # rank 0 writes
     if live is not None and ck is not None:
         trim_logs(LIVE, int(ck["step"]))
