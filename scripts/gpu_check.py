@@ -5,15 +5,18 @@
 
 1. the test suite's CUDA-marked tests (bf16 autocast, channels_last, torch.compile, the bf16 wavelet
    branch, tiled upscaling on CUDA, DDP with one GPU under torchrun);
-2. `srcore.bench`: the seed and srcore at width 64, batch 8, 256x256, same device, same process;
-3. the width-64 configuration trained for `--minutes` on 256x256 patches of Sun_Hays80, then
-   evaluated on whole Set5 and Set14 images (15 and 4 sampling steps) beside bicubic.
+2. `srcore.bench`: the seed and srcore at width 64, batch 8, 256x256, same device, same process:
+   srcore in the seed's layout (stem 1) eager, then compiled with CUDA-graph sampling, then the
+   default layout (params.yaml's model settings at width 64) with CUDA-graph sampling;
+3. that default configuration at width 64 trained for `--minutes` on 256x256 patches of Sun_Hays80,
+   then evaluated on whole Set5 and Set14 images (15 and 4 sampling steps) beside bicubic.
 Needs no DVC (the stage functions are called directly) and nothing from the network.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import re
@@ -30,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from srcore import bench  # noqa: E402
 from srcore.config import DiffusionConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
+from srcore.cudagraph import CUDAGraphed  # noqa: E402
 from srcore.data import PatchBatches  # noqa: E402
 from srcore.diffusion import ResShift  # noqa: E402
 from srcore.evaluate import evaluate_images, folder_items  # noqa: E402
@@ -46,10 +50,46 @@ def cuda_tests() -> dict:
     return {"returncode": r.returncode, **counts, "seconds": round(time.time() - t0, 1)}
 
 
+def default_model() -> ModelConfig:
+    """params.yaml's default model settings at the seed's width."""
+    return dataclasses.replace(ModelConfig(), width=64)
+
+
+def bench_all(seed_ref: Path, size: int = 256, batch: int = 8) -> dict:
+    """The seed once and three srcore variants, one process, one device (srcore.bench's functions)."""
+    dev, sync = torch.device("cuda"), torch.cuda.synchronize
+    out = {"device": torch.cuda.get_device_name(), "size": size, "batch": batch, "torch": torch.__version__}
+    out["seed"] = bench.bench_seed(seed_ref, dev, size, batch, 30, 5, sync)
+    variants = {
+        "seed_layout": (ModelConfig(width=64), False, False),
+        "seed_layout_compiled_graphs": (ModelConfig(width=64), True, True),
+        "default_layout_graphs": (default_model(), False, True),
+    }
+    for name, (cfg, compile_, graphs) in variants.items():
+        t0 = time.time()
+        try:
+            r = bench.bench_srcore(dev, size, batch, 30, 5, sync, compile_, cfg, graphs)
+        except Exception as e:  # one variant failing must not lose the others
+            out[name] = {"error": f"{type(e).__name__}: {e}"[:500]}
+            continue
+        s = out["seed"]
+        r["ratios"] = {
+            "train_img_per_s": r["train_img_per_s"] / s["train_img_per_s"],
+            "sample15_speedup_b1": s["sample15_s_b1"] / r["sample15_s_b1"],
+            f"sample15_speedup_b{batch}": s[f"sample15_s_b{batch}"] / r[f"sample15_s_b{batch}"],
+            "batch_sampling_img_per_s": batch / r[f"sample15_s_b{batch}"],
+        }
+        r["seconds"] = round(time.time() - t0, 1)
+        out[name] = r
+        print(name, json.dumps(r["ratios"]), flush=True)
+    return out
+
+
 def train_and_evaluate(
     datasets: Path, steps: int, work: Path, device: str = "cuda", sets=("Set5", "Set14"), sample_steps=(15, 4)
 ) -> dict:
-    """Width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then whole `sets` images, beside bicubic."""
+    """The default model at width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then whole `sets`
+    images (CUDA-graph sampling), beside bicubic."""
     spec = importlib.util.spec_from_file_location("prepare_stage", REPO / "stages" / "prepare.py")
     prepare = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(prepare)
@@ -63,12 +103,14 @@ def train_and_evaluate(
     batch = 8
     cfg = TrainConfig(steps=steps, batch_size=batch, seed=144, checkpoint_every=10**9, eval_every=10**9, log_every=100,
                       device=device, workers=4)  # fmt: skip
-    mcfg, dcfg = ModelConfig(width=64), DiffusionConfig()
+    mcfg, dcfg = default_model(), DiffusionConfig()
     data = PatchBatches(work / "prepared" / "cache", index[index.split == "train"].reset_index(drop=True), "train", batch, 144)
     t0 = time.time()
     model = train(cfg, mcfg, dcfg, LossConfig(), 4, data, None, work / "ck.pt", resume=False).eval()
     out = {"steps": steps, "batch": batch, "patch": 256, "train_seconds": round(time.time() - t0, 1),
            "prepare_seconds": round(prep_s, 1), "train_images": len(data.images)}  # fmt: skip
+    out["model"] = mcfg.to_dict()
+    model = CUDAGraphed(model) if device == "cuda" else model
     full = ResShift.from_config(dcfg)
     for name in sets:
         items = folder_items(datasets / name, 4)
@@ -94,11 +136,10 @@ def main() -> None:
     save = lambda: a.out.write_text(json.dumps(summary, indent=1) + "\n")  # noqa: E731  (after each part: a timeout keeps the rest)
     summary["cuda_tests"] = cuda_tests()
     save()
-    b = bench.main(["--device", "cuda", "--seed-ref", str(a.seed_ref)])
-    summary["bench"] = b
-    summary["batch8_sampling_img_per_s"] = round(b["batch"] / b["srcore"][f"sample15_s_b{b['batch']}"], 1)
+    b = summary["bench"] = bench_all(a.seed_ref)
     save()
-    steps = max(50, int(a.minutes * 60 * b["srcore"]["train_img_per_s"] / 8))  # the bench's speed, same configuration
+    speed = b["default_layout_graphs"].get("train_img_per_s") or b["seed"]["train_img_per_s"]
+    steps = max(50, int(a.minutes * 60 * speed / 8))  # the bench's speed, same configuration
     with tempfile.TemporaryDirectory() as work:
         summary["train_eval"] = train_and_evaluate(a.datasets, steps, Path(work))
     summary["total_seconds"] = round(time.time() - t0, 1)

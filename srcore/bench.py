@@ -1,11 +1,14 @@
 """Speed benchmark: srcore against the seed notebook's implementation, same process, same device.
 
-    python -m srcore.bench [--size 256] [--batch 8] [--compile] [--seed-ref ../shared/reference/seed_ref.py]
+    python -m srcore.bench [--size 256] [--batch 8] [--width 64] [--stem 1] [--dct-block 8] [--compile]
+                           [--seed-ref ../shared/reference/seed_ref.py]
 
 Prints one JSON object: training images/s at `batch` x size^2, 15-step sampling seconds for one
-image and for a batch, peak memory (CUDA: max allocated; CPU: the process's peak RSS, shared), for both
-implementations at the same width (64), and the ratios srcore / seed (higher is better for every
-ratio). The seed is imported from ../shared/reference when present, never copied.
+image and for a batch, peak memory (CUDA: max allocated; CPU: the process's peak RSS, shared), the
+network's cost (GFLOP of one forward pass per output megapixel, torch.utils.flop_counter) and the
+GFLOP/s it achieves while sampling one image, for both implementations, and the ratios srcore / seed
+(higher is better for every ratio). srcore runs the seed's width (64) and layout (stem 1) unless told
+otherwise. The seed is imported from ../shared/reference when present, never copied.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from .atomic import write_text
+from .cudagraph import CUDAGraphed
 from .diffusion import DiffusionConfig, ResShift
 from .losses import SRLoss
 from .model import DualDomainUNet, ModelConfig
@@ -46,9 +51,23 @@ def _peak(dev: torch.device) -> dict:
     return {"process_peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
 
 
-def bench_srcore(dev, size, batch, n_train, n_sample, sync, compile_=False) -> dict:
+def _forward_flops(forward) -> float:
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        forward()
+    return float(fc.get_total_flops())
+
+
+def _cost(flops: float, size: int, s_sample1: float, steps: int = 15) -> dict:
+    """GFLOP per output megapixel of one forward pass, and GFLOP/s achieved by 1-image sampling."""
+    return {"gflop_per_mp": flops / 1e9 / (size * size / 1e6), "achieved_gflop_per_s": flops * steps / 1e9 / s_sample1}
+
+
+def bench_srcore(
+    dev, size, batch, n_train, n_sample, sync, compile_=False, cfg: ModelConfig | None = None, cuda_graph=False
+) -> dict:
     torch.manual_seed(0)
-    model = DualDomainUNet(ModelConfig(width=64)).to(dev)
+    cfg = cfg or ModelConfig(width=64)
+    model = DualDomainUNet(cfg).to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     net = torch.compile(model, dynamic=False) if compile_ else model
@@ -66,9 +85,12 @@ def bench_srcore(dev, size, batch, n_train, n_sample, sync, compile_=False) -> d
 
     s_train = _timed(step, n_train, sync)
     out = {"params": model.num_params(), "train_img_per_s": batch / s_train}
+    sampler_net = CUDAGraphed(model) if cuda_graph else net
     for b in (1, batch):
-        out[f"sample15_s_b{b}"] = _timed(lambda b=b: super_resolve(net, diffusion, y0[:b]), n_sample, sync)
-    return out | _peak(dev)
+        out[f"sample15_s_b{b}"] = _timed(lambda b=b: super_resolve(sampler_net, diffusion, y0[:b]), n_sample, sync)
+    cond = model.condition(y0[:1], origin[:1])
+    flops = _forward_flops(lambda: model(y0[:1], t[:1], cond))
+    return out | _cost(flops, size, out["sample15_s_b1"]) | {"model": cfg.to_dict()} | _peak(dev)
 
 
 def bench_seed(path: Path, dev, size, batch, n_train, n_sample, sync) -> dict:
@@ -86,7 +108,9 @@ def bench_seed(path: Path, dev, size, batch, n_train, n_sample, sync) -> dict:
     out = {"params": sum(p.numel() for p in model.parameters()), "train_img_per_s": batch / s_train}
     for b in (1, batch):
         out[f"sample15_s_b{b}"] = _timed(lambda b=b: seed.reverse_sample(model, y0[:b]), n_sample, sync)
-    return out | _peak(dev)
+    y0a = seed.augment_y0(y0[:1])  # its encodings (not counted: srcore's are not either)
+    flops = _forward_flops(lambda: model(y0[:1], y0a, torch.ones(1, device=dev)))
+    return out | _cost(flops, size, out["sample15_s_b1"]) | _peak(dev)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -94,7 +118,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--width", type=int, default=64, help="srcore's width (the seed's: 64)")
+    ap.add_argument("--stem", type=int, default=1, choices=(1, 2, 4), help="srcore's pixel-unshuffle stem (1: the seed's layout)")
+    ap.add_argument("--dct-block", type=int, default=8, help="srcore's DCT block side")
     ap.add_argument("--compile", action="store_true", help="torch.compile the srcore network")
+    ap.add_argument("--cuda-graph", action="store_true", help="sample with the network replayed from CUDA graphs")
     ap.add_argument("--seed-ref", type=Path, default=DEFAULT_SEED_REF)
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     a = ap.parse_args(argv)
@@ -110,12 +138,14 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         res["seed"] = None
         res["seed_skipped"] = f"{a.seed_ref} not found"
-    res["srcore"] = bench_srcore(dev, a.size, a.batch, n_train, n_sample, sync, a.compile)
+    cfg = ModelConfig(width=a.width, stem=a.stem, dct_block=a.dct_block)
+    res["srcore"] = bench_srcore(dev, a.size, a.batch, n_train, n_sample, sync, a.compile, cfg, a.cuda_graph)
     if res["seed"]:
         s, o = res["seed"], res["srcore"]
         res["ratios"] = {
             "train_img_per_s": o["train_img_per_s"] / s["train_img_per_s"],
             **{f"sample15_speedup_b{b}": s[f"sample15_s_b{b}"] / o[f"sample15_s_b{b}"] for b in (1, a.batch)},
+            "flop_per_pixel_reduction": s["gflop_per_mp"] / o["gflop_per_mp"],
         }
     text = json.dumps(res, indent=1)
     print(text)

@@ -43,6 +43,7 @@ def one_of(*values: Any) -> Rule:
 
 
 DEVICE = one_of("auto", "cpu", "cuda")
+SAMPLER = one_of("ancestral", "ddim")  # srcore.diffusion.SAMPLERS
 
 
 def _odd_or_zero(v: int) -> bool:
@@ -99,6 +100,7 @@ class ModelConfig(Group):
     """Everything that decides the network's shape; saved inside every model file."""
 
     width: int = param(32, "channels at every level (the seed's NUM_CHANNELS: 64)", at_least(1))
+    stem: int = param(1, "pixel-unshuffle stem: the UNet runs at 1/stem of the output size (1: seed layout)", one_of(1, 2, 4))
     depth: int = param(2, "number of 2x downsamplings", within(0, 6))
     time_dim: int = param(128, "width of the timestep embedding", at_least(2))
     dct: bool = param(True, "DCT branch in every block")
@@ -116,7 +118,7 @@ class ModelConfig(Group):
     def size_multiple(self) -> int:
         """H and W the network runs on internally are multiples of this."""
         inner = self.dct_block if (self.dct and self.dct_block) else (2 if self.dwt else 1)
-        return (2**self.depth) * math.lcm(inner, 2 if self.dwt else 1)
+        return self.stem * (2**self.depth) * math.lcm(inner, 2 if self.dwt else 1)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,9 @@ class TrainConfig(Group):
 @dataclass(frozen=True)
 class EvaluateConfig(Group):
     steps: int = param(15, "sampling steps, <= diffusion.steps (fewer = respaced chain)", at_least(1))
+    sampler: str = param("ancestral", "ancestral: fresh noise every step (ResShift); ddim: deterministic after x_T", SAMPLER)
+    samples: int = param(1, "independent draws averaged (an MMSE estimate); cost x samples", at_least(1))
+    ensemble: bool = param(False, "average over the 8 rotations/flips of the input (x8 self-ensemble); cost x8")
     seed: int = param(0, "sampling seed (image i uses seed + i)")
     tile: int = param(0, "0: whole images; else tiles of this side (a multiple of the network's)", at_least(0))
     overlap: int = param(32, "tile overlap in pixels, blended smoothly", at_least(0))

@@ -4,6 +4,11 @@
     q(x_{t-1} | x_t, x0)  = N((eta_{t-1}/eta_t) x_t + (alpha_t/eta_t) x0, kappa^2 (eta_{t-1}/eta_t) alpha_t I)
     alpha_t = eta_t - eta_{t-1}, eta_0 = 0
 
+Two samplers walk the chain: "ancestral" (ResShift's: x_{t-1} drawn from the posterior, fresh
+noise at every step) and "ddim" (deterministic after x_T: x_{t-1} is the marginal at t-1 with the
+noise that x_t implies, the eta = 0 case of DDIM written for this forward process). Both end on
+the network's x0 estimate at t = 1, since eta_0 = 0.
+
 A plain object over the schedule; it takes the network as an argument and never the reverse.
 Respacing keeps a subset of the timesteps and recomputes alpha from the kept etas, so the same
 posterior formula gives a shorter chain (15 -> 4 -> 1); the network is still told the original t.
@@ -17,6 +22,8 @@ import numpy as np
 import torch
 
 from .config import DiffusionConfig
+
+SAMPLERS = ("ancestral", "ddim")
 
 
 def eta_schedule(steps: int, eta_1: float, eta_T: float, power: float) -> np.ndarray:
@@ -80,25 +87,42 @@ class ResShift:
         mean = (eta_prev / eta) * x_t + (alpha / eta) * x0
         return mean, self.kappa**2 * (eta_prev / eta) * alpha
 
+    def ddim_step(self, x0: torch.Tensor, x_t: torch.Tensor, y0: torch.Tensor, t) -> torch.Tensor:
+        """Deterministic x_{t-1}: the marginal mean at t-1 plus the noise x_t implies, rescaled.
+        x_{t-1} = x0 + eta_{t-1} (y0 - x0) + sqrt(eta_{t-1} / eta_t) (x_t - x0 - eta_t (y0 - x0))."""
+        t = torch.as_tensor(t)
+        eta, eta_prev = self._at(self.eta, t, x_t), self._at(self.eta, t - 1, x_t)
+        return x0 + eta_prev * (y0 - x0) + (eta_prev / eta).sqrt() * (x_t - x0 - eta * (y0 - x0))
+
     def p_sample_loop(
         self,
         predict_x0: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         y0: torch.Tensor,
         noise_fn: Callable[[int], torch.Tensor],
         return_chain: bool = False,
+        sampler: str = "ancestral",
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Run the reverse chain from x_K = y0 + kappa sqrt(eta_K) n to x_0.
 
         predict_x0(x_t, t_model) -> x0 estimate; noise_fn(k) -> standard normal like y0 for chain
-        state k (K for the prior, k-1 for the step k -> k-1). Returns (x_0, [x_K, ..., x_0] or []).
+        state k (K for the prior, k-1 for the step k -> k-1; "ddim" draws only the prior).
+        Returns (x_0, [x_K, ..., x_0] or []).
         """
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler {sampler!r}: allowed {', '.join(SAMPLERS)}")
         K = self.num_steps
         x = y0 + self.kappa * self.eta[K].sqrt().item() * noise_fn(K)
         chain = [x] if return_chain else []
         for k in range(K, 0, -1):
             t_model = self.timesteps[k].expand(y0.shape[0]).to(y0.device)
-            mean, var = self.q_posterior_mean_variance(predict_x0(x, t_model), x, k)
-            x = mean + var.sqrt() * noise_fn(k - 1) if k > 1 else mean
+            x0 = predict_x0(x, t_model)
+            if k == 1:
+                x = x0  # eta_0 = 0: both samplers end on the estimate
+            elif sampler == "ddim":
+                x = self.ddim_step(x0, x, y0, k)
+            else:
+                mean, var = self.q_posterior_mean_variance(x0, x, k)
+                x = mean + var.sqrt() * noise_fn(k - 1)
             if return_chain:
                 chain.append(x)
         return x, chain

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from .metrics import score
 from .model import DualDomainUNet
 from .sampler import pick_device
 from .tiles import super_resolve_image
-from .upscale import add_sampling_options, load_sampler
+from .upscale import add_sampling_options, load_sampler, sampling_of
 
 KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 SCALES = (2, 3, 4)
@@ -43,12 +44,16 @@ def evaluate_images(
     seed: int = 0,
     tile: int = 0,
     overlap: int = 32,
+    sampling: dict | None = None,
 ) -> tuple[dict, list[dict], dict[str, np.ndarray]]:
     """items: (name, HR uint8, y0 uint8), HR already mod-cropped. model=None scores bicubic alone.
-    Returns (summary, per-image rows, {name: SR uint8})."""
-    rows, srs = [], {}
+    sampling: {sampler, samples, ensemble} of srcore.tiles.super_resolve_image (default: one ancestral draw).
+    Returns (summary, per-image rows, {name: SR uint8}); the summary has the seconds spent sampling."""
+    rows, srs, seconds = [], {}, 0.0
     for i, (name, hr, y0) in enumerate(tqdm(list(items), desc="evaluate", unit="img")):
-        sr = y0 if model is None else super_resolve_image(model, diffusion, y0, seed + i, tile, overlap)
+        t0 = time.perf_counter()
+        sr = y0 if model is None else super_resolve_image(model, diffusion, y0, seed + i, tile, overlap, **(sampling or {}))
+        seconds += time.perf_counter() - t0
         s, b = score(sr, hr, scale), score(y0, hr, scale)
         rows.append({"image": name, **s, **{f"{k}_bicubic": b[k] for k in KEYS}, "psnr_y_gain": s["psnr_y"] - b["psnr_y"]})
         srs[name] = sr
@@ -60,6 +65,7 @@ def evaluate_images(
         "params_count": model.num_params() if model is not None else 0,
         "n_images": len(rows),
         "scale": scale,
+        "seconds": seconds,
     }
     return summary, rows, srs
 
@@ -105,8 +111,9 @@ def evaluate(a: argparse.Namespace) -> int:
     model = diffusion = None
     device, scale = pick_device(a.device), a.scale  # a device that cannot be used stops even --bicubic
     if a.model is not None:
-        model, diffusion, scale = load_sampler(a.model, device, a.steps, a.tile, a.overlap)
-    summary, rows, _ = evaluate_images(folder_items(a.hr_dir, scale), scale, model, diffusion, a.seed, a.tile, a.overlap)
+        model, diffusion, scale = load_sampler(a.model, device, a.steps, a.tile, a.overlap, a.samples)
+    items = folder_items(a.hr_dir, scale)
+    summary, rows, _ = evaluate_images(items, scale, model, diffusion, a.seed, a.tile, a.overlap, sampling_of(a))
     write_json(a.out, {**summary, "images": rows})
     print(f"{summary['n_images']} images: PSNR-Y {summary['psnr_y']:.3f} dB (bicubic {summary['psnr_y_bicubic']:.3f}) -> {a.out}")
     return 0

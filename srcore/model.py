@@ -103,20 +103,27 @@ class DualDomainBlock(nn.Module):
 
 
 class DualDomainUNet(nn.Module):
-    """UNet of DualDomainBlocks. forward(x_t, t, cond) -> predicted residual x0 - y0 (B x 3 x H x W)."""
+    """UNet of DualDomainBlocks. forward(x_t, t, cond) -> predicted residual x0 - y0 (B x 3 x H x W).
+
+    With `stem` s > 1 the inputs (x_t and the conditioning, both at output resolution) are
+    pixel-unshuffled to s^2 times the channels at 1/s of the resolution, the UNet runs there, and the
+    residual is pixel-shuffled back: the cost per output pixel drops by about s^2 while the chain,
+    the bicubic base and the encodings stay at output resolution. s = 1 is the seed's layout.
+    """
 
     def __init__(self, cfg: ModelConfig = ModelConfig()):
         super().__init__()
         self.cfg = cfg
         c = cfg.width
         self.time = TimeEmbedding(cfg.time_dim)
-        self.inc = ConvBlock(3 + cfg.cond_channels, c)
+        s2 = cfg.stem**2
+        self.inc = ConvBlock((3 + cfg.cond_channels) * s2, c)
         self.downs = nn.ModuleList(DualDomainBlock(c, cfg) for _ in range(cfg.depth))
         self.mid = DualDomainBlock(c, cfg)
         # Upsample + conv rather than transposed conv: no checkerboard (seed limitation 2).
         self.ups = nn.ModuleList(nn.Conv2d(c if i == 0 else 2 * c, c, 1) for i in range(cfg.depth))
         self.decs = nn.ModuleList(DualDomainBlock(2 * c, cfg) for _ in range(cfg.depth))
-        self.out = nn.Conv2d(2 * c if cfg.depth else c, 3, 1)
+        self.out = nn.Conv2d(2 * c if cfg.depth else c, 3 * s2, 1)
         nn.init.zeros_(self.out.weight)  # starts as "y0 is the answer": stable first steps
         nn.init.zeros_(self.out.bias)
 
@@ -143,11 +150,12 @@ class DualDomainUNet(nn.Module):
         if H % m or W % m:
             x = pad_reflect(x, 0, (-W) % m, 0, (-H) % m)
         temb = self.time(t.reshape(-1).to(x.device))
-        skips = [self.inc(x)]
+        skips = [self.inc(F.pixel_unshuffle(x, self.cfg.stem) if self.cfg.stem > 1 else x)]
         for block in self.downs:
             skips.append(block(F.max_pool2d(skips[-1], 2), temb))
         h = self.mid(skips.pop(), temb)
         for up, dec in zip(self.ups, self.decs):
             h = up(F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False))
             h = dec(torch.cat([h, skips.pop()], 1), temb)
-        return self.out(h)[..., :H, :W]
+        out = self.out(h)
+        return (F.pixel_shuffle(out, self.cfg.stem) if self.cfg.stem > 1 else out)[..., :H, :W]

@@ -2,12 +2,17 @@
 
 Pads y0 once to the network's size multiple, computes the conditioning (positional encoding,
 amplitude) once, runs the (optionally respaced) reverse chain with position-keyed noise, crops.
+
+Two estimates can be averaged on top (srcore.tiles does it for whole images): `samples` chains
+with independent noise (a Monte-Carlo estimate of the posterior mean, the MMSE estimate) and the
+x8 self-ensemble, the 8 rotations/flips (`VIEWS`) of the input, each undone on its output.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 
 from .diffusion import ResShift
@@ -39,6 +44,29 @@ def autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
+VIEWS = tuple((k, flip) for flip in (False, True) for k in range(4))  # (quarter turns, mirrored): x8 ensemble
+SAMPLE_STRIDE = 1024  # noise of sample s at chain state k is keyed k + 1024 s (k <= 1000)
+
+
+def view(x, k: int, flip: bool):
+    """Rotate by k quarter turns (counter-clockwise) then mirror left-right; x: ... x H x W tensor or
+    H x W x C array (the spatial axes are found by type)."""
+    if torch.is_tensor(x):
+        x = torch.rot90(x, k, (-2, -1))
+        return x.flip(-1) if flip else x
+    x = np.rot90(x, k, (0, 1))
+    return x[:, ::-1] if flip else x
+
+
+def unview(x, k: int, flip: bool):
+    """The inverse of view(x, k, flip)."""
+    if torch.is_tensor(x):
+        x = x.flip(-1) if flip else x
+        return torch.rot90(x, -k, (-2, -1))
+    x = x[:, ::-1] if flip else x
+    return np.rot90(x, -k, (0, 1))
+
+
 @torch.no_grad()
 def super_resolve(
     model: DualDomainUNet,
@@ -47,12 +75,15 @@ def super_resolve(
     seed: int | torch.Tensor = 0,
     origin: torch.Tensor | None = None,
     return_chain: bool = False,
+    sampler: str = "ancestral",
+    sample: int = 0,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """y0: B x 3 x H x W in [-1, 1] on the model's device. Returns (SR in [-1, 1], chain states).
 
     seed: one int for every item, or B ints. origin: B x 2 (top, left) of each item inside its
     whole image, so that tiles get the encodings and noise of the whole image. Pass
-    `diffusion.respace(n)` for fewer steps.
+    `diffusion.respace(n)` for fewer steps. sampler: "ancestral" or "ddim" (srcore.diffusion);
+    sample: which of several independent draws (it keys the noise).
     """
     model.eval()
     B, _, H, W = y0.shape
@@ -69,8 +100,25 @@ def super_resolve(
         return (y0p + residual.float()).clamp(-1.0, 1.0)
 
     def noise_fn(k: int) -> torch.Tensor:
-        return keyed_normal(seeds, k, origin, tuple(y0p.shape), dev)
+        return keyed_normal(seeds, k + SAMPLE_STRIDE * sample, origin, tuple(y0p.shape), dev)
 
-    x, chain = diffusion.p_sample_loop(predict_x0, y0p, noise_fn, return_chain)
+    x, chain = diffusion.p_sample_loop(predict_x0, y0p, noise_fn, return_chain, sampler)
     crop = lambda z: z[..., :H, :W].clamp(-1.0, 1.0)  # noqa: E731
     return crop(x), [crop(z) for z in chain]
+
+
+@torch.no_grad()
+def super_resolve_mean(
+    model: DualDomainUNet, diffusion: ResShift, y0: torch.Tensor, seed: int | torch.Tensor = 0,
+    origin: torch.Tensor | None = None, sampler: str = "ancestral", samples: int = 1, ensemble: bool = False,
+) -> torch.Tensor:  # fmt: skip
+    """The average of `samples` draws of super_resolve, over the 8 VIEWS when `ensemble`: B x 3 x H x W
+    in [-1, 1]. A view other than the identity is an image of its own (origin 0), as in srcore.tiles."""
+    views = VIEWS if ensemble else VIEWS[:1]
+    total = torch.zeros_like(y0, dtype=torch.float32)
+    for k, flip in views:
+        o = origin if (k, flip) == VIEWS[0] else None
+        for s in range(samples):
+            sr, _ = super_resolve(model, diffusion, view(y0, k, flip), seed, o, sampler=sampler, sample=s)
+            total += unview(sr, k, flip).float()
+    return total / (len(views) * samples)

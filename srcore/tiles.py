@@ -4,6 +4,9 @@ Tiles start on the network's size-multiple grid and get their absolute origin, s
 encoding, the block DCT, the Haar grid and the keyed noise are those of the whole image; only the
 zero padding at a tile's edge differs, and the raised-cosine blend over `overlap` pixels hides it.
 Memory is bounded by the tile (plus the full-size accumulators).
+
+Averaged estimates (`samples` > 1 draws, the x8 `ensemble`) run the whole procedure once per draw
+and view, each view of the image being an image of its own, and average in float before rounding.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from tqdm import tqdm
 
 from .diffusion import ResShift
 from .model import DualDomainUNet
-from .sampler import super_resolve
+from .sampler import VIEWS, super_resolve, unview, view
 from .tensors import to_tensor, to_uint8
 
 
@@ -52,20 +55,44 @@ def super_resolve_image(
     tile: int = 0,
     overlap: int = 32,
     progress: bool = False,
+    sampler: str = "ancestral",
+    samples: int = 1,
+    ensemble: bool = False,
 ) -> np.ndarray:
     """y0: uint8 H x W x 3 bicubic base -> uint8 H x W x 3 SR. tile=0: one piece.
 
+    sampler: "ancestral" or "ddim"; samples: independent draws averaged; ensemble: average over
+    the 8 rotations/flips. The default (1 draw, no ensemble) keeps memory bounded by the tile.
+    """
+    views = VIEWS if ensemble else VIEWS[:1]
+    if samples == 1 and len(views) == 1:
+        return _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sampler, 0, np.uint8)
+    acc = np.zeros(y0.shape, dtype=np.float32)
+    for k, flip in views:
+        y0_v = np.ascontiguousarray(view(y0, k, flip))
+        for s in range(samples):
+            sr = _super_resolve_once(model, diffusion, y0_v, seed, tile, overlap, progress, sampler, s, np.float32)
+            acc += unview(sr, k, flip)
+    return np.round(acc / (samples * len(views))).clip(0, 255).astype(np.uint8)
+
+
+def _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sampler, sample, dtype) -> np.ndarray:
+    """One draw: H x W x 3 of `dtype` (uint8 rounded, or float32 in [0, 255]).
+
     Tiles are processed row by row; a float accumulator covers one row of tiles only, and rows
-    that no later tile touches are finalised into the uint8 output as soon as the row is done.
+    that no later tile touches are finalised into the output as soon as the row is done.
     """
     dev = next(model.parameters()).device
     H, W = y0.shape[:2]
+    finish = (lambda a: np.round(a).clip(0, 255)) if dtype == np.uint8 else (lambda a: a)  # noqa: E731
     if tile <= 0 or (H <= tile and W <= tile):
-        sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed)
-        return to_uint8(sr[0])
+        sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, sampler=sampler, sample=sample)
+        if dtype == np.uint8:
+            return to_uint8(sr[0])
+        return ((sr[0].float().permute(1, 2, 0).cpu().numpy() + 1.0) * 127.5).astype(dtype)
     m = model.cfg.size_multiple
     ys, xs = tile_starts(H, tile, overlap, m), tile_starts(W, tile, overlap, m)
-    out = np.empty((H, W, 3), dtype=np.uint8)
+    out = np.empty((H, W, 3), dtype=dtype)
     acc = np.zeros((tile, W, 3), dtype=np.float32)  # rows [top, top + tile) of the current strip
     wsum = np.zeros((tile, W, 1), dtype=np.float32)
     bar = tqdm(total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False)
@@ -75,14 +102,14 @@ def super_resolve_image(
         for left in xs:
             right = min(left + tile, W)
             y0_t = to_tensor(y0[top:bottom, left:right])[None].to(dev)
-            sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]))
+            sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]), sampler=sampler, sample=sample)
             w = (wy[:, None] * ramp(right - left, overlap, left > 0, right < W)[None, :])[..., None]
             rgb = (sr[0].float().permute(1, 2, 0).cpu().numpy() + 1.0) * 127.5
             acc[: bottom - top, left:right] += w * rgb
             wsum[: bottom - top, left:right] += w
             bar.update()
         done = (ys[r + 1] if r + 1 < len(ys) else H) - top  # rows no later tile touches
-        out[top : top + done] = np.round(acc[:done] / wsum[:done]).clip(0, 255)
+        out[top : top + done] = finish(acc[:done] / wsum[:done])
         acc = np.concatenate([acc[done:], np.zeros((done, W, 3), np.float32)])
         wsum = np.concatenate([wsum[done:], np.zeros((done, W, 1), np.float32)])
     bar.close()

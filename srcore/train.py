@@ -47,7 +47,7 @@ from .diffusion import ResShift
 from .losses import SRLoss
 from .metrics import psnr, rgb_to_y
 from .model import DualDomainUNet
-from .sampler import autocast, pick_device, super_resolve
+from .sampler import autocast, pick_device, super_resolve_mean
 from .tensors import to_uint8
 
 
@@ -119,17 +119,20 @@ def _mean_over_ranks(value: float, dev: torch.device) -> float:
 
 @torch.no_grad()
 def validate(
-    model: DualDomainUNet | None, diffusion: ResShift | None, patches: PatchBatches, seed: int = 0, batch: int = 8
-) -> float:
+    model: DualDomainUNet | None, diffusion: ResShift | None, patches: PatchBatches, seed: int = 0, batch: int = 8,
+    sampler: str = "ancestral", samples: int = 1, ensemble: bool = False,
+) -> float:  # fmt: skip
     """Mean Y-PSNR over the fixed validation patches (deterministic); model=None scores bicubic.
-    No border is cropped: the patches lie inside their images."""
+    No border is cropped: the patches lie inside their images. sampler, samples, ensemble: see
+    srcore.sampler.super_resolve_mean."""
     scores = []
     for i in range(0, len(patches), batch):
         rows = patches.index.iloc[i : i + batch]
         x0, sr, origin = patches.rows(rows)
         if model is not None:
             dev = next(model.parameters()).device
-            sr, _ = super_resolve(model, diffusion, sr.to(dev), torch.arange(i, i + len(rows)) + seed, origin)
+            seeds = torch.arange(i, i + len(rows)) + seed
+            sr = super_resolve_mean(model, diffusion, sr.to(dev), seeds, origin, sampler, samples, ensemble)
         scores += [psnr(rgb_to_y(a), rgb_to_y(b)) for a, b in zip(to_uint8(sr), to_uint8(x0))]
     return float(np.mean(scores))
 

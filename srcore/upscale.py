@@ -1,7 +1,7 @@
 """Upscale your own images with a trained model.
 
-    srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--steps N] [--tile 256]
-                   [--overlap 32] [--seed S] [--device auto|cpu|cuda]
+    srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--steps N] [--sampler ancestral|ddim]
+                   [--samples N] [--ensemble] [--tile 512] [--overlap 32] [--seed S] [--device auto|cpu|cuda]
     (or python -m srcore.upscale ...)
 
 INPUT is image files or folders (their images, not recursive). Each image is enlarged by the
@@ -27,7 +27,7 @@ from tqdm import tqdm
 from .checkpoint import load_model
 from .cli import USER_ERRORS, HelpFormatter, call, one_line
 from .degrade import bicubic_resize, upsample
-from .diffusion import ResShift
+from .diffusion import SAMPLERS, ResShift
 from .errors import UserError
 from .images import IMAGE_SUFFIXES, open_image, to_rgb_array, write_image
 from .model import DualDomainUNet
@@ -36,12 +36,15 @@ from .tiles import super_resolve_image
 
 GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "1")
 DEVICES = ("auto", "cpu", "cuda")
+STEPS = None  # default sampling steps: None = the model's chain length
 
 
 def load_sampler(
-    path: Path, device: torch.device, steps: int | None, tile: int, overlap: int
+    path: Path, device: torch.device, steps: int | None, tile: int, overlap: int, samples: int = 1
 ) -> tuple[DualDomainUNet, ResShift, int]:
     """(model on the device, its chain respaced to `steps`, its scale); bad settings raise a UserError."""
+    if samples < 1:
+        raise UserError(f"--samples {samples}: allowed 1 or more")
     model, dcfg, ck = load_model(path, device=device)
     diffusion = ResShift.from_config(dcfg)
     if steps is not None:
@@ -68,12 +71,15 @@ def collect_inputs(inputs: list[str]) -> list[Path]:
     return files
 
 
-def upscale_image(im: Image.Image, model, diffusion: ResShift, scale: int, seed: int, tile: int, overlap: int) -> Image.Image:
-    """An opened image (any mode) -> the enlarged image (L, LA, RGB or RGBA like the input)."""
+def upscale_image(
+    im: Image.Image, model, diffusion: ResShift, scale: int, seed: int, tile: int, overlap: int, sampling: dict | None = None
+) -> Image.Image:
+    """An opened image (any mode) -> the enlarged image (L, LA, RGB or RGBA like the input).
+    sampling: {sampler, samples, ensemble} (srcore.tiles.super_resolve_image)."""
     has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
     alpha = np.asarray(im.convert("RGBA").getchannel("A")) if has_alpha else None
     y0 = upsample(to_rgb_array(im), scale)
-    sr = Image.fromarray(super_resolve_image(model, diffusion, y0, seed, tile, overlap, progress=True))
+    sr = Image.fromarray(super_resolve_image(model, diffusion, y0, seed, tile, overlap, True, **(sampling or {})))
     if im.mode in GREY_MODES:
         sr = sr.convert("L")
     if alpha is not None:
@@ -103,11 +109,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def add_sampling_options(ap: argparse.ArgumentParser, tile: int) -> None:
-    """--steps, --tile, --overlap, --device: how a model samples (shared by srcore-upscale and srcore-evaluate)."""
-    ap.add_argument("--steps", type=int, help="sampling steps, fewer = a respaced chain (default: the model's T)")
+    """--steps, --sampler, --samples, --ensemble, --tile, --overlap, --device: how a model samples
+    (shared by srcore-upscale and srcore-evaluate)."""
+    ap.add_argument("--steps", type=int, default=STEPS, help="sampling steps, fewer = a respaced chain (at most the model's T)")
+    ap.add_argument("--sampler", default="ancestral", choices=SAMPLERS, help="ancestral: noise every step; ddim: deterministic")
+    ap.add_argument("--samples", type=int, default=1, help="independent draws averaged (an MMSE estimate; cost x N)")
+    ap.add_argument("--ensemble", action="store_true", help="average over the 8 rotations/flips (cost x8)")
     ap.add_argument("--tile", type=int, default=tile, help="tile side in output pixels, 0 = the whole image at once")
     ap.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring tiles in pixels")
     ap.add_argument("--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu")
+
+
+def sampling_of(a: argparse.Namespace) -> dict:
+    """The keyword arguments of super_resolve_image chosen on the command line."""
+    return {"sampler": a.sampler, "samples": a.samples, "ensemble": a.ensemble}
 
 
 def upscale(a: argparse.Namespace) -> int:
@@ -115,7 +130,7 @@ def upscale(a: argparse.Namespace) -> int:
     device, files = pick_device(a.device), collect_inputs(a.inputs)
     if not files:
         raise UserError(f"no image files in {', '.join(a.inputs)} (looked for {', '.join(IMAGE_SUFFIXES)})")
-    model, diffusion, scale = load_sampler(a.model, device, a.steps, a.tile, a.overlap)
+    model, diffusion, scale = load_sampler(a.model, device, a.steps, a.tile, a.overlap, a.samples)
     written, failed, taken, t0 = [], [], set(), time.time()
     for src in tqdm(files, desc="images", unit="img"):
         try:
@@ -124,7 +139,7 @@ def upscale(a: argparse.Namespace) -> int:
             tqdm.write(f"error: {one_line(e)}", file=sys.stderr)
             failed.append(src)
             continue
-        out = upscale_image(im, model, diffusion, scale, a.seed, a.tile, a.overlap)
+        out = upscale_image(im, model, diffusion, scale, a.seed, a.tile, a.overlap, sampling_of(a))
         dst = output_path(src, a.outdir, taken)
         write_image(dst, out, **({"quality": 95} if dst.suffix.lower() in (".jpg", ".jpeg") else {}))
         written.append(dst)

@@ -26,7 +26,7 @@ from srcore.tensors import to_tensor, to_uint8
 from srcore.train import validate
 
 PREPARED, MODEL, OUT, METRICS = Path("data/prepared"), Path("models/model.pt"), Path("data/eval"), Path("metrics")
-BENCHMARK_KEYS = ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic", "psnr_y_gain", "ssim_y_gain", "n_images")
+BENCHMARK_KEYS = ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic", "psnr_y_gain", "ssim_y_gain", "n_images", "seconds")
 
 
 def chain_of(model, diffusion, y0: np.ndarray, seed: int, size: int = 128) -> np.ndarray:
@@ -46,18 +46,19 @@ def main() -> None:
     diffusion = ResShift.from_config(dcfg).respace(e.steps)
     benchmarks = {Path(f).name: folder_items(Path(f), ck["scale"]) for f in e.benchmarks}  # read first: errors early
     reserved = {*KEYS, *(f"{k}_bicubic" for k in KEYS), "psnr_y_gain", "ssim_y_gain", "patch_psnr_y", "patch_psnr_y_bicubic",
-                "steps", "scale", "n_images", "params_count"}  # fmt: skip
+                "steps", "scale", "n_images", "params_count", "seconds"}  # fmt: skip
     if clash := set(benchmarks) & reserved:
         raise UserError(f"params.yaml: evaluate.benchmarks: a folder may not be named like a metric: {sorted(clash)}")
     index = read_index(PREPARED / "index.csv", "valid")
     names = list(dict.fromkeys(index["image"]))
     items = [(n, *(np.asarray(a) for a in load_pair(PREPARED / "cache", "valid", n))) for n in names]
-    summary, rows, srs = evaluate_images(items, ck["scale"], model, diffusion, e.seed, e.tile, e.overlap)
+    sampling = {"sampler": e.sampler, "samples": e.samples, "ensemble": e.ensemble}
+    summary, rows, srs = evaluate_images(items, ck["scale"], model, diffusion, e.seed, e.tile, e.overlap, sampling)
     patches = PatchBatches(PREPARED / "cache", index, "valid", 8, 0)
-    summary["patch_psnr_y"] = validate(model, diffusion, patches, e.seed)
+    summary["patch_psnr_y"] = validate(model, diffusion, patches, e.seed, **sampling)
     summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
     for name, bench in benchmarks.items():  # standard sets, under their folder's name: dvc exp show / metrics diff
-        s, _, _ = evaluate_images(bench, ck["scale"], model, diffusion, e.seed, e.tile, e.overlap)
+        s, _, _ = evaluate_images(bench, ck["scale"], model, diffusion, e.seed, e.tile, e.overlap, sampling)
         summary[name] = {k: s[k] for k in BENCHMARK_KEYS}
     write_json(METRICS / "metrics.json", summary)
     write_text(METRICS / "per_image.csv", pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))

@@ -66,8 +66,9 @@ def test_the_seeds_reverse_mean_fails_the_same_check():
     assert not _matches_q(d, 8, seed_mean)
 
 
+@pytest.mark.parametrize("sampler", ["ancestral", "ddim"])
 @pytest.mark.parametrize("steps", [15, 4, 1])
-def test_oracle_network_lands_on_x0(steps):
+def test_oracle_network_lands_on_x0(steps, sampler):
     d = ResShift.from_config(DiffusionConfig()).respace(steps)
     g = torch.Generator().manual_seed(1)
     x0 = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1
@@ -78,10 +79,21 @@ def test_oracle_network_lands_on_x0(steps):
         seen.append(int(t[0]))
         return x0
 
-    out, chain = d.p_sample_loop(oracle, y0, lambda k: torch.randn(y0.shape, generator=g), return_chain=True)
+    out, chain = d.p_sample_loop(oracle, y0, lambda k: torch.randn(y0.shape, generator=g), return_chain=True, sampler=sampler)
     assert torch.allclose(out, x0, atol=1e-5)
     assert len(chain) == steps + 1 and seen[0] == 15 and len(seen) == steps
     assert seen == sorted(seen, reverse=True)
+
+
+def test_ddim_step_keeps_the_marginal_of_an_exact_x0():
+    # fed the true x0, a DDIM step maps a draw of q(x_t | x0, y0) onto a draw of q(x_{t-1} | x0, y0)
+    d = ResShift.from_config(DiffusionConfig())
+    x0, y0 = torch.full((20000, 1, 1, 1), 0.3), torch.full((20000, 1, 1, 1), -0.2)
+    x_t = d.q_sample(x0, y0, torch.full((20000,), 9), torch.randn(20000, 1, 1, 1, generator=torch.Generator().manual_seed(0)))
+    prev = d.ddim_step(x0, x_t, y0, 9)
+    mean, var = d.q_mean_variance(x0, y0, torch.full((20000,), 8))
+    assert torch.allclose(prev.mean(), mean.mean(), atol=3 * var.sqrt().mean().item() / 141)
+    assert abs(prev.var().item() / var.mean().item() - 1) < 0.05
 
 
 def test_respacing_keeps_endpoints():

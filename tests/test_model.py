@@ -36,20 +36,49 @@ def test_parameter_count_and_width():
     assert no_dct.num_params() < small.num_params()
 
 
-def test_network_is_local_so_aligned_tiles_match_the_whole_image():
-    # block DCT + Haar + pooling on an aligned grid: far from a crop's edge the output is the whole image's.
-    cfg = ModelConfig(width=8, time_dim=16)
+@pytest.mark.parametrize("stem,block", [(1, 8), (2, 8), (4, 4)])
+def test_network_is_local_so_aligned_tiles_match_the_whole_image(stem, block):
+    # stem + block DCT + Haar + pooling on an aligned grid: far from a crop's edge the output is the whole image's.
+    cfg = ModelConfig(width=8, time_dim=16, stem=stem, dct_block=block)
+    m_ = cfg.size_multiple  # 32, 64, 64
     torch.manual_seed(0)
     m = DualDomainUNet(cfg).eval()
     torch.nn.init.normal_(m.out.weight, std=0.1)
-    y0 = torch.rand(1, 3, 192, 192) * 2 - 1
+    y0 = torch.rand(1, 3, 8 * m_, 8 * m_) * 2 - 1
     x = y0 + 0.2 * torch.randn_like(y0)
     t = torch.tensor([5])
+    a, b = 2 * m_, 7 * m_  # the tile [a, b)^2; its centre is far (2 m_) from its edges
     with torch.no_grad():
         whole = m(x, t, m.condition(y0))
-        o = torch.tensor([[64, 64]])
-        tile = m(x[..., 64:160, 64:160], t, m.condition(y0[..., 64:160, 64:160], o))
-    assert torch.allclose(tile[..., 40:56, 40:56], whole[..., 104:120, 104:120], atol=1e-5)
+        tile = m(x[..., a:b, a:b], t, m.condition(y0[..., a:b, a:b], torch.tensor([[a, a]])))
+    c0, c1 = 2 * m_, 3 * m_
+    assert torch.allclose(tile[..., c0:c1, c0:c1], whole[..., a + c0 : a + c1, a + c0 : a + c1], atol=1e-5)
+    assert not torch.allclose(tile[..., :4, :4], whole[..., a : a + 4, a : a + 4], atol=1e-5)  # edges do differ
+
+
+@pytest.mark.parametrize("stem", [2, 4])
+def test_the_stem_runs_the_unet_at_a_fraction_of_the_resolution(stem):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    base = ModelConfig(width=16, time_dim=16)
+    cfg = ModelConfig(width=16, time_dim=16, stem=stem)
+    m, out = _run(cfg, 57, 83)
+    assert out.shape == (2, 3, 57, 83) and torch.isfinite(out).all()
+    assert m.inc[0].in_channels == (3 + cfg.cond_channels) * stem**2 and cfg.size_multiple == stem * base.size_multiple
+    seen = []
+    m.mid.register_forward_hook(lambda mod, i, o: seen.append(o.shape[-2:]))
+    with torch.no_grad():
+        y0 = torch.zeros(1, 3, 128, 128)
+        m(y0, torch.tensor([1]), m.condition(y0))
+    assert tuple(seen[-1]) == (128 // stem // 4, 128 // stem // 4)  # depth 2 below 1/stem
+
+    def flops(c):
+        net, y0 = DualDomainUNet(c), torch.zeros(1, 3, 128, 128)
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            net(y0, torch.tensor([1]), net.condition(y0))
+        return fc.get_total_flops()
+
+    assert flops(cfg) < flops(base) / stem  # the stem conv sees stem^2 more channels, the rest stem^2 fewer pixels
 
 
 def test_a_training_step_runs_under_bf16_autocast():

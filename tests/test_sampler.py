@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from srcore.diffusion import DiffusionConfig, ResShift
@@ -33,3 +34,93 @@ def test_keyed_noise_is_standard_normal_and_crop_consistent():
     assert torch.equal(crop, z[..., 30:50, 50:90])
     other = keyed_normal(torch.tensor([8]), 3, torch.zeros(1, 2), (1, 3, 256, 256), "cpu")
     assert abs((z * other).mean().item()) < 0.01
+
+
+# --- sampler options: an oracle network (one that returns the true x0) must give x0 back exactly ---
+
+from srcore.model import ModelConfig as _MC  # noqa: E402
+from srcore.sampler import VIEWS, super_resolve_mean, unview, view  # noqa: E402
+
+OPTIONS = [
+    {"sampler": "ancestral"},
+    {"sampler": "ddim"},
+    {"sampler": "ancestral", "samples": 3},
+    {"sampler": "ancestral", "ensemble": True},
+    {"sampler": "ddim", "samples": 2, "ensemble": True},
+]
+
+
+class Oracle(torch.nn.Module):
+    """Returns x0 - y0 for whichever view of the reference pair it is shown (found by its y0)."""
+
+    def __init__(self, x0: torch.Tensor, y0: torch.Tensor):
+        super().__init__()
+        self.cfg = _MC(pos_freqs=0, amp_kernel=0, stem=2)  # cond = y0 only; size multiple 64
+        self.x0, self.y0 = x0, y0
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # so next(parameters()) finds a device
+
+    def condition(self, y0, origin=None):
+        return y0
+
+    def forward(self, x_t, t, cond):
+        for k, flip in VIEWS:
+            ref = view(self.y0, k, flip)
+            if ref.shape == cond.shape and torch.equal(ref, cond):
+                return view(self.x0, k, flip) - cond
+        raise AssertionError("the oracle was shown an input that is no view of its y0")
+
+
+def _pair():
+    g = torch.Generator().manual_seed(3)
+    x0 = torch.rand(2, 3, 64, 128, generator=g) * 1.6 - 0.8
+    return x0, (x0 + 0.2 * torch.randn(x0.shape, generator=g)).clamp(-1, 1)
+
+
+@pytest.mark.parametrize("steps", [1, 4, 15])
+@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_every_sampler_option_returns_x0_with_an_oracle_network(opts, steps):
+    x0, y0 = _pair()
+    d = ResShift.from_config(DiffusionConfig()).respace(steps)
+    out = super_resolve_mean(Oracle(x0, y0), d, y0, seed=7, **opts)
+    assert out.shape == x0.shape and torch.allclose(out, x0, atol=1e-5)
+
+
+@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_every_sampler_option_is_deterministic_for_a_seed(opts):
+    m, d = _model(), ResShift.from_config(DiffusionConfig()).respace(4)
+    y0 = torch.rand(1, 3, 40, 56) * 2 - 1
+    a = super_resolve_mean(m, d, y0, seed=3, **opts)
+    b = super_resolve_mean(m, d, y0, seed=3, **opts)
+    c = super_resolve_mean(m, d, y0, seed=4, **opts)
+    assert torch.equal(a, b)
+    assert (a - c).abs().mean() > 1e-4  # the seed still matters (ddim: through x_T)
+
+
+def test_averaging_draws_reduces_the_spread_and_views_invert():
+    m, d = _model(), ResShift.from_config(DiffusionConfig()).respace(4)
+    y0 = torch.rand(1, 3, 40, 56) * 2 - 1
+    one = [super_resolve_mean(m, d, y0, seed=s) for s in range(4)]
+    avg = [super_resolve_mean(m, d, y0, seed=s, samples=4) for s in range(4)]
+    spread = lambda xs: torch.stack(xs).std(0).mean()  # noqa: E731
+    assert spread(avg) < 0.7 * spread(one)  # 4 draws: about half the standard deviation
+    for k, flip in VIEWS:
+        assert torch.equal(unview(view(y0, k, flip), k, flip), y0)
+    assert len({tuple(view(torch.arange(6.0).reshape(2, 3), k, f).flatten().tolist()) for k, f in VIEWS}) == 8
+
+
+def test_ddim_is_deterministic_after_the_prior():
+    d = ResShift.from_config(DiffusionConfig()).respace(4)
+    y0 = torch.zeros(1, 3, 8, 8)
+    draws = []
+
+    def noise_fn(k):
+        draws.append(k)
+        return torch.randn(y0.shape)
+
+    d.p_sample_loop(lambda x, t: x * 0.5, y0, noise_fn, sampler="ddim")
+    assert draws == [4]  # only x_T is drawn
+    draws.clear()
+    d.p_sample_loop(lambda x, t: x * 0.5, y0, noise_fn, sampler="ancestral")
+    assert draws == [4, 3, 2, 1]
+    with pytest.raises(ValueError, match="sampler"):
+        d.p_sample_loop(lambda x, t: x, y0, noise_fn, sampler="euler")

@@ -11,9 +11,9 @@ from srcore.tiles import super_resolve_image, tile_starts
 from srcore.upscale import main
 
 
-def tiny_model(seed=0):
+def tiny_model(seed=0, **cfg):
     torch.manual_seed(seed)
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16)).eval()
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, **cfg)).eval()
     torch.nn.init.normal_(m.out.weight, std=0.05)  # a non-trivial residual, as after training
     return m
 
@@ -25,19 +25,30 @@ def smooth_image(h, w, seed=0):
     return np.clip(img[..., None] + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
 
 
-def test_tiled_equals_untiled_without_seams():
-    model, diffusion = tiny_model(), ResShift.from_config(DiffusionConfig()).respace(4)
+TILED_CASES = [  # (model settings, tile, sampling options)
+    ({}, 128, {}),
+    ({"stem": 4, "dct_block": 4}, 256, {}),
+    ({"stem": 2}, 128, {"sampler": "ddim", "samples": 2}),
+    ({"stem": 4, "dct_block": 4}, 256, {"ensemble": True}),
+]
+
+
+@pytest.mark.parametrize("cfg,tile,opts", TILED_CASES, ids=["seed-layout", "stem4", "stem2-ddim-x2", "stem4-ensemble"])
+def test_tiled_equals_untiled_without_seams(cfg, tile, opts):
+    model, diffusion = tiny_model(**cfg), ResShift.from_config(DiffusionConfig()).respace(4)
+    m = model.cfg.size_multiple
     y0 = smooth_image(500, 700)
-    whole = super_resolve_image(model, diffusion, y0, seed=5).astype(np.float64)
-    tiled = super_resolve_image(model, diffusion, y0, seed=5, tile=128, overlap=32).astype(np.float64)
+    whole = super_resolve_image(model, diffusion, y0, seed=5, **opts).astype(np.float64)
+    tiled = super_resolve_image(model, diffusion, y0, seed=5, tile=tile, overlap=32, **opts).astype(np.float64)
     assert np.abs(whole - tiled).mean() < 1.0  # < 1/255 mean absolute error
-    seams = [s for s in tile_starts(700, 128, 32, 32)[1:]] + [s + 128 - 1 for s in tile_starts(700, 128, 32, 32)[:-1]]
-    for s in seams:  # the jump across every tile border is the untiled image's jump there
+    starts = tile_starts(700, tile, 32, m)
+    assert len(starts) > 2
+    for s in starts[1:] + [s + tile - 1 for s in starts[:-1]]:  # the jump across every tile border is the untiled one
         step_tiled = np.abs(tiled[:, s] - tiled[:, s - 1]).mean()
         step_whole = np.abs(whole[:, s] - whole[:, s - 1]).mean()
         assert abs(step_tiled - step_whole) < 0.5, s
-    other = super_resolve_image(model, diffusion, y0, seed=6, tile=128, overlap=32)
-    assert np.abs(other.astype(float) - tiled).mean() > 0.1  # the seed matters
+    other = super_resolve_image(model, diffusion, y0, seed=6, tile=tile, overlap=32, **opts)
+    assert np.abs(other.astype(float) - tiled).mean() > 0.05  # the seed matters
 
 
 @pytest.fixture
@@ -76,6 +87,19 @@ def test_upscale_keeps_modes_formats_and_reports_bad_files(tmp_path, model_file,
     assert pal.mode == "RGB" and deep.mode == "L" and deep.size == (160, 96)
     assert rot.format == "JPEG" and rot.size == (96, 160)  # EXIF rotation applied, then x4
     assert not list(out.glob(".*"))  # no temporary files left
+
+
+def test_upscale_sampling_options(tmp_path, model_file, capsys):
+    img = tmp_path / "a.png"
+    Image.fromarray(smooth_image(24, 40)).save(img)
+    outs = {}
+    for name, flags in {"plain": [], "ddim": ["--sampler", "ddim"], "mean": ["--samples", "2", "--ensemble"]}.items():
+        assert main([str(img), "-o", str(tmp_path / name), "--model", str(model_file), "--steps", "2", *flags]) == 0
+        outs[name] = np.asarray(Image.open(tmp_path / name / "a.png"), dtype=float)
+    assert outs["plain"].shape == (96, 160, 3)
+    assert np.abs(outs["plain"] - outs["ddim"]).mean() > 0.05 and np.abs(outs["plain"] - outs["mean"]).mean() > 0.05
+    assert main([str(img), "-o", str(tmp_path / "x"), "--model", str(model_file), "--samples", "0"]) == 2
+    assert "--samples 0" in capsys.readouterr().err
 
 
 def test_upscale_refuses_a_hostile_model_file(tmp_path, capsys):
