@@ -89,7 +89,7 @@ class DataConfig(Group):
 @dataclass(frozen=True)
 class PrepareConfig(Group):
     scale: int = param(4, "upscaling factor (SCALE)", one_of(2, 3, 4))
-    patch: int = param(64, "HR patch side for training and validation patches (the seed: 256)", at_least(16))
+    patch: int = param(128, "HR patch side for training and validation patches (the seed: 256)", at_least(16))
     train_patches_per_image: int = param(200, "training patches per image (fixed, seeded positions)", at_least(1))
     valid_patches_per_image: int = param(4, "validation patches per image (fixed, seeded positions)", at_least(1))
     seed: int = param(0, "seed of the patch positions")
@@ -100,11 +100,11 @@ class ModelConfig(Group):
     """Everything that decides the network's shape; saved inside every model file."""
 
     width: int = param(32, "channels at every level (the seed's NUM_CHANNELS: 64)", at_least(1))
-    stem: int = param(1, "pixel-unshuffle stem: the UNet runs at 1/stem of the output size (1: seed layout)", one_of(1, 2, 4))
+    stem: int = param(4, "pixel-unshuffle stem: the UNet runs at 1/stem of the output size (1: seed layout)", one_of(1, 2, 4))
     depth: int = param(2, "number of 2x downsamplings", within(0, 6))
     time_dim: int = param(128, "width of the timestep embedding", at_least(2))
     dct: bool = param(True, "DCT branch in every block")
-    dct_block: int = param(8, "DCT block side; 0: one DCT over the whole map (the seed; size-dependent)", one_of(0, 2, 4, 8, 16))
+    dct_block: int = param(4, "DCT block side in UNet pixels; 0: one DCT over the whole map (the seed)", one_of(0, 2, 4, 8, 16))
     dwt: bool = param(True, "Haar wavelet branch in every block")
     pos_freqs: int = param(6, "Fourier positional-encoding frequencies (NUM_POS_FREQ); 0 = off", within(0, 16))
     pos_period: int = param(256, "HR pixels spanned by the lowest frequency's half period", at_least(1))

@@ -61,3 +61,8 @@ class CUDAGraphed(nn.Module):
             buf.copy_(x)
         graph.replay()
         return out.clone()
+
+
+def for_sampling(model: DualDomainUNet) -> nn.Module:
+    """The model as the samplers should call it: CUDA-graphed on a CUDA device, itself elsewhere."""
+    return CUDAGraphed(model) if next(model.parameters()).device.type == "cuda" else model

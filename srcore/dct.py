@@ -26,9 +26,10 @@ def dct_matrix(n: int, device: torch.device | str = "cpu", dtype: torch.dtype = 
 
 
 @functools.lru_cache(maxsize=16)
-def _block_matrix_cpu(b: int) -> torch.Tensor:
+def _block_matrix(b: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Cached on its device: no host-to-device copy per call (which CUDA-graph capture also forbids)."""
     d = _dct_matrix_cpu(b)
-    return torch.kron(d, d).T.contiguous()  # rows of pixels (i*b + j) @ this = rows of coefficients (k*b + l)
+    return torch.kron(d, d).T.contiguous().to(device=device, dtype=dtype)  # pixel rows (i*b + j) @ this = coefficients (k*b + l)
 
 
 def dct2d(x: torch.Tensor, inverse: bool = False) -> torch.Tensor:
@@ -50,12 +51,12 @@ def block_dct(x: torch.Tensor, b: int) -> torch.Tensor:
     if H % b or W % b:
         raise ValueError(f"block DCT needs H and W multiples of {b}, got {H}x{W}")
     rows = x.reshape(B, C, H // b, b, W // b, b).permute(0, 1, 2, 4, 3, 5).reshape(B, C, (H // b) * (W // b), b * b)
-    return rows @ _block_matrix_cpu(b).to(device=x.device, dtype=x.dtype)
+    return rows @ _block_matrix(b, x.device, x.dtype)
 
 
 def block_idct(coef: torch.Tensor, b: int, height: int, width: int) -> torch.Tensor:
     """Inverse of block_dct: B x C x (H/b * W/b) x (b*b) -> B x C x H x W."""
     B, C = coef.shape[:2]
-    rows = coef @ _block_matrix_cpu(b).to(device=coef.device, dtype=coef.dtype).T
+    rows = coef @ _block_matrix(b, coef.device, coef.dtype).T
     blocks = rows.reshape(B, C, height // b, width // b, b, b).permute(0, 1, 2, 4, 3, 5)
     return blocks.reshape(B, C, height, width)

@@ -105,10 +105,11 @@ class DualDomainBlock(nn.Module):
 class DualDomainUNet(nn.Module):
     """UNet of DualDomainBlocks. forward(x_t, t, cond) -> predicted residual x0 - y0 (B x 3 x H x W).
 
-    With `stem` s > 1 the inputs (x_t and the conditioning, both at output resolution) are
-    pixel-unshuffled to s^2 times the channels at 1/s of the resolution, the UNet runs there, and the
-    residual is pixel-shuffled back: the cost per output pixel drops by about s^2 while the chain,
-    the bicubic base and the encodings stay at output resolution. s = 1 is the seed's layout.
+    With `stem` s > 1 the inputs (x_t and the conditioning, both computed at output resolution) are
+    pixel-unshuffled to s^2 times the channels at 1/s of the resolution, a 1x1 convolution mixes them,
+    the UNet runs there, and the residual is pixel-shuffled back: the cost per output pixel drops by
+    about s^2 while the chain, the bicubic base and the encodings stay at output resolution. s = 1 is
+    the seed's layout (two 3x3 convolutions at full resolution).
     """
 
     def __init__(self, cfg: ModelConfig = ModelConfig()):
@@ -116,8 +117,13 @@ class DualDomainUNet(nn.Module):
         self.cfg = cfg
         c = cfg.width
         self.time = TimeEmbedding(cfg.time_dim)
-        s2 = cfg.stem**2
-        self.inc = ConvBlock((3 + cfg.cond_channels) * s2, c)
+        s2, cin = cfg.stem**2, (3 + cfg.cond_channels) * cfg.stem**2
+        if cfg.stem == 1:
+            self.inc = ConvBlock(cin, c)
+        else:  # a 1x1 first: a 3x3 over s^2 x (3 + cond) channels would cost more than the whole UNet
+            self.inc = nn.Sequential(
+                nn.Conv2d(cin, c, 1), nn.ReLU(inplace=True), nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)
+            )
         self.downs = nn.ModuleList(DualDomainBlock(c, cfg) for _ in range(cfg.depth))
         self.mid = DualDomainBlock(c, cfg)
         # Upsample + conv rather than transposed conv: no checkerboard (seed limitation 2).
@@ -130,10 +136,24 @@ class DualDomainUNet(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def _to_grid(self, x: torch.Tensor) -> torch.Tensor:
+        """B x C x H x W -> reflect-padded to size_multiple, pixel-unshuffled: B x C*stem^2 x H'/stem x W'/stem."""
+        H, W = x.shape[-2:]
+        m, s = self.cfg.size_multiple, self.cfg.stem
+        if H % m or W % m:
+            x = pad_reflect(x, 0, (-W) % m, 0, (-H) % m)
+        return F.pixel_unshuffle(x, s) if s > 1 else x
+
     def condition(self, y0: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
         """y0: B x 3 x H x W in [-1, 1]; origin: B x 2 (top, left) in HR pixels, default 0.
-        Returns B x cond_channels x H x W. Compute once per image, reuse at every step."""
+        Returns the conditioning (y0, its encodings, its amplitude) on the UNet's grid: B x cond_channels*stem^2
+        x H'/stem x W'/stem, with H', W' = H, W padded up to size_multiple. Compute once per image, reuse at
+        every step: the padding and the pixel-unshuffle of these channels are not repeated per step."""
         B, _, H, W = y0.shape
+        m = self.cfg.size_multiple
+        if H % m or W % m:
+            y0 = pad_reflect(y0, 0, (-W) % m, 0, (-H) % m)
+            H, W = y0.shape[-2:]
         parts = [y0]
         if self.cfg.pos_freqs:
             if origin is None:
@@ -141,16 +161,14 @@ class DualDomainUNet(nn.Module):
             parts.append(fourier_encoding(origin.to(y0.device), H, W, self.cfg.pos_freqs, self.cfg.pos_period).to(y0.dtype))
         if self.cfg.amp_kernel:
             parts.append(local_amplitude((y0 + 1) / 2, self.cfg.amp_kernel))
-        return torch.cat(parts, 1)
+        return self._to_grid(torch.cat(parts, 1))
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x_t: B x 3 x H x W; t: B model timesteps; cond = condition(y0, origin). Returns B x 3 x H x W."""
         H, W = x_t.shape[-2:]
-        m = self.cfg.size_multiple
-        x = torch.cat([x_t, cond.to(x_t.dtype)], 1)
-        if H % m or W % m:
-            x = pad_reflect(x, 0, (-W) % m, 0, (-H) % m)
+        x = torch.cat([self._to_grid(x_t), cond.to(x_t.dtype)], 1)
         temb = self.time(t.reshape(-1).to(x.device))
-        skips = [self.inc(F.pixel_unshuffle(x, self.cfg.stem) if self.cfg.stem > 1 else x)]
+        skips = [self.inc(x)]
         for block in self.downs:
             skips.append(block(F.max_pool2d(skips[-1], 2), temb))
         h = self.mid(skips.pop(), temb)

@@ -15,13 +15,17 @@ _M32 = 0xFFFFFFFF
 
 
 def _mix(x: torch.Tensor) -> torch.Tensor:
-    """lowbias32 on int64 tensors holding 32-bit values (products wrap; we keep the low 32 bits)."""
+    """lowbias32 on int64 tensors holding 32-bit values (products wrap; we keep the low 32 bits). In place
+    on a fresh tensor: the full-size hashes are most of the noise's cost."""
     x = x & _M32
-    x = x ^ (x >> 16)
-    x = (x * 0x7FEB352D) & _M32
-    x = x ^ (x >> 15)
-    x = (x * 0x846CA68B) & _M32
-    return x ^ (x >> 16)
+    x ^= x >> 16
+    x *= 0x7FEB352D
+    x &= _M32
+    x ^= x >> 15
+    x *= 0x846CA68B
+    x &= _M32
+    x ^= x >> 16
+    return x
 
 
 def keyed_normal(
@@ -41,9 +45,8 @@ def keyed_normal(
     ch = torch.arange(C, device=device, dtype=torch.int64).reshape(1, C, 1, 1)
     h = _mix(_mix(seeds) ^ (step + 0x9E3779B9))
     h = _mix(h ^ (ch * 0x85EBCA6B))
-    h = _mix(h ^ (ys * 0xC2B2AE35))
-    h = _mix(h ^ (xs * 0x27D4EB2F))
-    u1 = (_mix(h ^ 0x165667B1).double() + 1.0) / 4294967296.0  # (0, 1]
-    u2 = _mix(h ^ 0x61C88647).double() / 4294967296.0  # [0, 1)
-    z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos((2.0 * math.pi) * u2)
-    return z.float()
+    h = _mix(h ^ (ys * 0xC2B2AE35))  # B x C x H x 1: cheap
+    h = _mix(h ^ (xs * 0x27D4EB2F))  # the full-size hash
+    u1 = (_mix(h ^ 0x165667B1) + 1).float().mul_(2.0**-32)  # (0, 1]
+    u2 = _mix(h ^ 0x61C88647).float().mul_(2.0 * math.pi * 2.0**-32)  # angle in [0, 2 pi)
+    return u1.log_().mul_(-2.0).sqrt_().mul_(u2.cos_())

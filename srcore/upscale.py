@@ -26,37 +26,38 @@ from tqdm import tqdm
 
 from .checkpoint import load_model
 from .cli import USER_ERRORS, HelpFormatter, call, one_line
+from .cudagraph import for_sampling
 from .degrade import bicubic_resize, upsample
 from .diffusion import SAMPLERS, ResShift
 from .errors import UserError
 from .images import IMAGE_SUFFIXES, open_image, to_rgb_array, write_image
-from .model import DualDomainUNet
 from .sampler import pick_device
 from .tiles import super_resolve_image
 
 GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "1")
 DEVICES = ("auto", "cpu", "cuda")
-STEPS = None  # default sampling steps: None = the model's chain length
+STEPS = 4  # default sampling steps (the study: 4 respaced steps score as well as 15 at 4x less cost)
 
 
 def load_sampler(
     path: Path, device: torch.device, steps: int | None, tile: int, overlap: int, samples: int = 1
-) -> tuple[DualDomainUNet, ResShift, int]:
-    """(model on the device, its chain respaced to `steps`, its scale); bad settings raise a UserError."""
+) -> tuple[torch.nn.Module, ResShift, int]:
+    """(model on the device (CUDA-graphed on a GPU), its chain respaced to `steps` (None: STEPS or the model's T
+    if smaller), its scale); bad settings raise a UserError."""
     if samples < 1:
         raise UserError(f"--samples {samples}: allowed 1 or more")
     model, dcfg, ck = load_model(path, device=device)
     diffusion = ResShift.from_config(dcfg)
-    if steps is not None:
-        if not 1 <= steps <= diffusion.num_steps:
-            raise UserError(f"--steps {steps}: allowed 1..{diffusion.num_steps} (the chain length of {path})")
-        diffusion = diffusion.respace(steps)
+    steps = min(STEPS, diffusion.num_steps) if steps is None else steps
+    if not 1 <= steps <= diffusion.num_steps:
+        raise UserError(f"--steps {steps}: allowed 1..{diffusion.num_steps} (the chain length of {path})")
+    diffusion = diffusion.respace(steps)
     m = model.cfg.size_multiple
     if tile < 0 or tile % m or overlap < 0 or (tile and overlap >= tile):
         raise UserError(
             f"--tile {tile} --overlap {overlap}: the tile must be 0 or a multiple of {m} larger than the overlap >= 0"
         )
-    return model, diffusion, int(ck["scale"])
+    return for_sampling(model), diffusion, int(ck["scale"])
 
 
 def collect_inputs(inputs: list[str]) -> list[Path]:
@@ -111,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
 def add_sampling_options(ap: argparse.ArgumentParser, tile: int) -> None:
     """--steps, --sampler, --samples, --ensemble, --tile, --overlap, --device: how a model samples
     (shared by srcore-upscale and srcore-evaluate)."""
-    ap.add_argument("--steps", type=int, default=STEPS, help="sampling steps, fewer = a respaced chain (at most the model's T)")
+    ap.add_argument("--steps", type=int, help=f"sampling steps, a respaced chain (default: {STEPS}, or the model's T if smaller)")
     ap.add_argument("--sampler", default="ancestral", choices=SAMPLERS, help="ancestral: noise every step; ddim: deterministic")
     ap.add_argument("--samples", type=int, default=1, help="independent draws averaged (an MMSE estimate; cost x N)")
     ap.add_argument("--ensemble", action="store_true", help="average over the 8 rotations/flips (cost x8)")

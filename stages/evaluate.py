@@ -15,6 +15,7 @@ from srcore.atomic import atomic_write, write_json, write_text
 from srcore.cache import load_pair, read_index
 from srcore.checkpoint import load_model
 from srcore.cli import run
+from srcore.cudagraph import for_sampling
 from srcore.data import PatchBatches
 from srcore.diffusion import ResShift
 from srcore.errors import UserError
@@ -43,6 +44,7 @@ def main() -> None:
     p = load_params()
     e = p.evaluate
     model, dcfg, ck = load_model(MODEL, p.model, p.diffusion, pick_device(e.device))
+    model = for_sampling(model)  # CUDA graphs on a GPU
     diffusion = ResShift.from_config(dcfg).respace(e.steps)
     benchmarks = {Path(f).name: folder_items(Path(f), ck["scale"]) for f in e.benchmarks}  # read first: errors early
     reserved = {*KEYS, *(f"{k}_bicubic" for k in KEYS), "psnr_y_gain", "ssim_y_gain", "patch_psnr_y", "patch_psnr_y_bicubic",

@@ -11,7 +11,7 @@ import yaml
 from tests.conftest import REPO
 
 TINY = {
-    "prepare": {"patch": 32, "train_patches_per_image": 2, "valid_patches_per_image": 2},
+    "prepare": {"patch": 64, "train_patches_per_image": 2, "valid_patches_per_image": 2},
     "model": {"width": 8, "time_dim": 16},
     "train": {
         "steps": 6,

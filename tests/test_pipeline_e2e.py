@@ -69,15 +69,15 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     assert "psnr_y_bicubic" not in diff  # same images, same degradation: bicubic does not move
     assert "freq_weight" in run("dvc params diff HEAD", repo, env)
 
-    out = run("dvc exp run -n patch64 -S prepare.patch=64", repo, env)
-    assert "prepare.patch: 32 -> 64" in out and "training from scratch" in out, out
+    out = run("dvc exp run -n patch128 -S prepare.patch=128", repo, env)
+    assert "prepare.patch: 64 -> 128" in out and "training from scratch" in out, out
     assert logged_steps(repo) == [1, 2, 3, 4, 5, 6]
-    assert load_model(repo / "models" / "model.pt")[2]["identity"]["settings"]["prepare.patch"] == 64
+    assert load_model(repo / "models" / "model.pt")[2]["identity"]["settings"]["prepare.patch"] == 128
 
     rows = json.loads(run("dvc exp show --json", repo, env))  # name None: the workspace
     exps = {e["name"]: e for r in rows for e in [r, *[x for ex in r.get("experiments") or [] for x in ex["revs"]]]}
     scores = {n: e["data"]["metrics"]["metrics/metrics.json"]["data"]["psnr_y"] for n, e in exps.items() if n}
-    assert set(scores) == {"master", "no-freq", "patch64"} and len(set(scores.values())) == 3, scores
+    assert set(scores) == {"master", "no-freq", "patch128"} and len(set(scores.values())) == 3, scores
     if set5.is_dir():  # the benchmark's figures per experiment, for dvc exp show / metrics diff
         set5_scores = {n: e["data"]["metrics"]["metrics/metrics.json"]["data"]["Set5"]["psnr_y"] for n, e in exps.items() if n}
         assert len(set(set5_scores.values())) == 3, set5_scores

@@ -37,7 +37,7 @@ def default_params() -> dict:
         ("train.steps", 0, "train.steps = 0 is not allowed: must be an integer >= 1"),
         ("diffusion.steps", 0, "diffusion.steps = 0"),
         ("prepare.scale", 5, "prepare.scale = 5 is not allowed: must be one of: 2, 3, 4"),
-        ("prepare.patch", 50, "prepare.patch = 50 is not allowed: must be a multiple of 32"),
+        ("prepare.patch", 50, "prepare.patch = 50 is not allowed: must be a multiple of 64"),
         ("data.source", "imagenet", "data.source = 'imagenet' is not allowed: must be one of: sample, folder, div2k"),
         ("evaluate.steps", 20, "evaluate.steps = 20 is not allowed: must be at most diffusion.steps = 15"),
         ("model.amp_kernel", 4, "model.amp_kernel = 4"),

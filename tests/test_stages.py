@@ -82,4 +82,5 @@ def test_validation_patches_and_metrics_are_identical_across_runs(messy_folders,
     y0 = np.load(tmp_path / "p1" / "cache" / "valid" / "val.png.y0.npy")
     s1, rows1, _ = evaluate_images([("val.png", hr, y0)], 4, model, diffusion, seed=0)
     s2, rows2, _ = evaluate_images([("val.png", hr, y0)], 4, model, diffusion, seed=0)
-    assert s1 == s2 and rows1 == rows2 and s1["psnr_y"] != s1["psnr_y_bicubic"]
+    timing = lambda s: {k: v for k, v in s.items() if k != "seconds"}  # noqa: E731  (wall-clock time varies)
+    assert timing(s1) == timing(s2) and rows1 == rows2 and s1["psnr_y"] != s1["psnr_y_bicubic"]

@@ -26,7 +26,7 @@ def smooth_image(h, w, seed=0):
 
 
 TILED_CASES = [  # (model settings, tile, sampling options)
-    ({}, 128, {}),
+    ({"stem": 1, "dct_block": 8}, 128, {}),
     ({"stem": 4, "dct_block": 4}, 256, {}),
     ({"stem": 2}, 128, {"sampler": "ddim", "samples": 2}),
     ({"stem": 4, "dct_block": 4}, 256, {"ensemble": True}),
