@@ -4,9 +4,11 @@
 #   scripts/study.sh [DATASETS]     DATASETS: a folder with Set5/ and Set14/ (default ../shared/datasets)
 #
 # Every experiment is the committed params.yaml plus the -S overrides below, and scores Set5 and
-# Set14 besides the validation images and patches. Experiments that change only evaluate.* settings
-# reuse the trained model (DVC's run cache), so they cost an evaluation only. One worker: on a 2-core
-# CPU two trainings at once are slower than one after the other. Needs the environment (make install).
+# Set14 besides the validation images and patches. The sampling experiments change evaluate.* only:
+# they run in the workspace (`dvc exp run`, which holds the trained default model, so only the
+# evaluate stage runs), each setting every evaluate key it studies. The training experiments go
+# through the queue, one worker: on a 2-core CPU two trainings at once are slower than one after the
+# other. Needs the environment (make install, source .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
@@ -21,26 +23,42 @@ q() {  # q NAME [SETTING ...]: queue one experiment
   echo "queued $name: $*"
 }
 
-q default
+w() {  # w NAME [SETTING ...]: an evaluation-only experiment in the workspace
+  local name=$1
+  shift
+  local args=(-S "$BENCH")
+  for s in "$@"; do args+=(-S "$s"); done
+  dvc exp run -n "$name" "${args[@]}" >/dev/null
+  echo "ran $name: $*"
+}
+
+dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
+E=(evaluate.steps=1 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=false)  # the defaults
+w default "${E[@]}"
+w steps-4 evaluate.steps=4 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=false
+w steps-15 evaluate.steps=15 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=false
+w ddim-4 evaluate.steps=4 evaluate.sampler=ddim evaluate.samples=1 evaluate.ensemble=false
+w ddim-15 evaluate.steps=15 evaluate.sampler=ddim evaluate.samples=1 evaluate.ensemble=false
+w samples-4 evaluate.steps=1 evaluate.sampler=ancestral evaluate.samples=4 evaluate.ensemble=false
+w steps-4-samples-4 evaluate.steps=4 evaluate.sampler=ancestral evaluate.samples=4 evaluate.ensemble=false
+w ensemble evaluate.steps=1 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=true
+w steps-4-ensemble evaluate.steps=4 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=true
+git checkout -q -- params.yaml dvc.lock metrics dvclive && dvc checkout -q  # the workspace back at HEAD
+
 # the noise scale of the residual shift
 q kappa-0.5 kappa=0.5
 q kappa-1 kappa=1.0
 q kappa-4 kappa=4.0
 # optimisation: learning rate and training length (within the CPU budget)
-q lr-x0.5 train.lr=0.0001
-q steps-x0.5 train.steps=500
-# network: width and layout (stem 1 = the seed's full-resolution UNet, at the seed's 64-pixel patches)
-q width-32 model.width=32
-q stem-1 model.stem=1 model.width=32 model.dct_block=8 prepare.patch=64 train.steps=600
+q lr-0.0003 train.lr=0.0003
+q lr-0.002 train.lr=0.002
+q steps-750 train.steps=750
+# network: width, and the previous default (stem 1 = the seed's full-resolution layout, 64-pixel patches)
+q width-64 model.width=64
+q previous-default model.stem=1 model.dct_block=8 prepare.patch=64 train.steps=600 train.lr=0.0001 evaluate.steps=15
 # loss weights
 q laplacian-1 loss.laplacian_weight=1.0
 q freq-0 loss.freq_weight=0.0
-# sampling: steps and the new options (the default model, evaluation only)
-q steps-1 evaluate.steps=1
-q steps-15 evaluate.steps=15
-q ddim evaluate.sampler=ddim
-q samples-4 evaluate.samples=4
-q ensemble evaluate.ensemble=true
 # three training seeds
 q seed-1 train.seed=1
 q seed-2 train.seed=2
