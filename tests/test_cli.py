@@ -94,7 +94,7 @@ def test_bicubic_without_scale_scores_at_x4(tmp_path):
 
 HELP_DEFAULTS = [
     ("evaluate", ["(default: 4)", "(default: auto)", "(default: 32)"]),
-    ("upscale", ["(default: models/model.pt)", "(default: 256)", "(default: auto)"]),
+    ("upscale", ["(default: models/model.pt)", "(default: 1024)", "(default: auto)"]),
 ]
 
 
