@@ -9,7 +9,7 @@
    srcore in the seed's layout (stem 1) eager, then compiled with CUDA-graph sampling, then the
    default layout (params.yaml's model settings at width 64) with CUDA-graph sampling;
 3. that default configuration at width 64 trained for `--minutes` on 256x256 patches of Sun_Hays80,
-   then evaluated on whole Set5 and Set14 images (15 and 4 sampling steps) beside bicubic.
+   then evaluated on whole Set5 and Set14 images (1, 4 and 15 sampling steps) beside bicubic.
 Needs no DVC (the stage functions are called directly) and nothing from the network.
 """
 
@@ -86,7 +86,7 @@ def bench_all(seed_ref: Path, size: int = 256, batch: int = 8) -> dict:
 
 
 def train_and_evaluate(
-    datasets: Path, steps: int, work: Path, device: str = "cuda", sets=("Set5", "Set14"), sample_steps=(15, 4)
+    datasets: Path, steps: int, work: Path, device: str = "cuda", sets=("Set5", "Set14"), sample_steps=(1, 4, 15)
 ) -> dict:
     """The default model at width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then whole `sets`
     images (CUDA-graph sampling), beside bicubic."""

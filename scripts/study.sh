@@ -13,6 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 BENCH="evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]"
+# the table's columns: the metrics that the targets name, sampling times, and every setting the study varies
+COLUMNS_KEPT='^(Experiment|psnr_y|psnr_y_gain|patch_psnr_y|patch_psnr_y_bicubic|seconds|Set5\.(psnr_y|psnr_y_gain|seconds)|'\
+'Set14\.(psnr_y|psnr_y_gain|seconds)|kappa|prepare\.patch|model\.(width|stem)|diffusion\.eta_1|loss\.(freq|laplacian)_weight|'\
+'train\.steps|params\.yaml:train\.lr|train\.seed|evaluate\.(steps|sampler|samples|ensemble))$'
 
 q() {  # q NAME [SETTING ...]: queue one experiment
   local name=$1
@@ -33,6 +37,11 @@ w() {  # w NAME [SETTING ...]: an evaluation-only experiment in the workspace
 }
 
 dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
+NAMES=(default steps-4 steps-15 ddim-4 ddim-15 samples-4 steps-4-samples-4 ensemble steps-4-ensemble kappa-0.5 kappa-1
+       kappa-4 lr-0.0003 lr-0.002 steps-750 width-64 stem-2 previous-default eta1-0.04 laplacian-1 freq-0 seed-1 seed-2)
+dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
+restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
+trap restore EXIT  # whatever happens, the workspace ends at HEAD
 E=(evaluate.steps=1 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=false)  # the defaults
 w default "${E[@]}"
 w steps-4 evaluate.steps=4 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=false
@@ -43,7 +52,7 @@ w samples-4 evaluate.steps=1 evaluate.sampler=ancestral evaluate.samples=4 evalu
 w steps-4-samples-4 evaluate.steps=4 evaluate.sampler=ancestral evaluate.samples=4 evaluate.ensemble=false
 w ensemble evaluate.steps=1 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=true
 w steps-4-ensemble evaluate.steps=4 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=true
-git checkout -q -- params.yaml dvc.lock metrics dvclive && dvc checkout -q  # the workspace back at HEAD
+restore  # the workspace back at HEAD before queueing (a queued experiment copies the workspace)
 
 # the noise scale of the residual shift
 q kappa-0.5 kappa=0.5
@@ -55,7 +64,10 @@ q lr-0.002 train.lr=0.002
 q steps-750 train.steps=750
 # network: width, and the previous default (stem 1 = the seed's full-resolution layout, 64-pixel patches)
 q width-64 model.width=64
+q stem-2 model.stem=2 train.steps=400  # stem 2 costs ~4x per step: the same training compute
 q previous-default model.stem=1 model.dct_block=8 prepare.patch=64 train.steps=600 train.lr=0.0001 evaluate.steps=15
+# the schedule's first eta (the noise left at the last step: kappa sqrt(eta_1))
+q eta1-0.04 diffusion.eta_1=0.04
 # loss weights
 q laplacian-1 loss.laplacian_weight=1.0
 q freq-0 loss.freq_weight=0.0
@@ -64,16 +76,17 @@ q seed-1 train.seed=1
 q seed-2 train.seed=2
 
 dvc queue start -j 1
-while dvc queue status | grep -qE "Queued|Running"; do sleep 30; done
+while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
 dvc queue status
 
 {
   echo "# The study: \`scripts/study.sh\` (\`dvc exp run --queue\` + \`dvc queue start\`), then \`dvc exp show --md\`"
   echo
   echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores. Each row is one experiment: the committed params.yaml"
-  echo "plus the settings its name says; \`seconds\` columns are the evaluate stage's sampling time."
+  echo "plus the settings its name says; the \`seconds\` columns are the evaluate stage's sampling time (validation"
+  echo "images, Set5, Set14). psnr_y: the validation images (chelsea, coffee); patch_*: the fixed validation patches."
   echo
-  dvc exp show --md --no-pager --drop 'data\.|plots\.|prepare\.(train|valid)|train\.(checkpoint|eval|log|max|device|compile|nproc|workers)|evaluate\.(device|benchmarks|tile|overlap|seed)|loss\.(scales|vgg|perceptual|laplacian_levels)|model\.(time_dim|dct$|dwt|pos|amp|depth)|diffusion\.|Created|State|Executor|ssim_rgb|psnr_rgb|params_count|n_images|scale$'
+  dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
 } >metrics/study.md.tmp
 mv metrics/study.md.tmp metrics/study.md
 echo "wrote metrics/study.md"

@@ -63,7 +63,7 @@ def _cost(flops: float, size: int, s_sample1: float, steps: int = 15) -> dict:
 
 
 def bench_srcore(
-    dev, size, batch, n_train, n_sample, sync, compile_=False, cfg: ModelConfig | None = None, cuda_graph=False
+    dev, size, batch, n_train, n_sample, sync, compile_: bool = False, cfg: ModelConfig | None = None, cuda_graph: bool = False
 ) -> dict:
     torch.manual_seed(0)
     cfg = cfg or ModelConfig(width=64)
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--width", type=int, default=64, help="srcore's width (the seed's: 64)")
     ap.add_argument("--stem", type=int, default=1, choices=(1, 2, 4), help="srcore's pixel-unshuffle stem (1: the seed's layout)")
-    ap.add_argument("--dct-block", type=int, default=8, help="srcore's DCT block side")
+    ap.add_argument("--dct-block", type=int, default=8, choices=(0, 2, 4, 8, 16), help="srcore's DCT block side")
     ap.add_argument("--compile", action="store_true", help="torch.compile the srcore network")
     ap.add_argument("--cuda-graph", action="store_true", help="sample with the network replayed from CUDA graphs")
     ap.add_argument("--seed-ref", type=Path, default=DEFAULT_SEED_REF)
@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> dict:
     a = ap.parse_args(argv)
     dev = pick_device(a.device)
     cuda = dev.type == "cuda"
+    if a.cuda_graph and not cuda:
+        ap.error("--cuda-graph needs a CUDA device (--device cuda)")
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     n_train, n_sample = (30, 5) if cuda else (2, 1)
     res = {"device": torch.cuda.get_device_name() if cuda else f"cpu ({torch.get_num_threads()} threads)",

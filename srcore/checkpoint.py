@@ -68,6 +68,7 @@ def load_model(
     (before any tensor shape can disagree). Returns (model in eval mode, diffusion config, file dict).
     """
     ck = read_checkpoint(path)
+    ck["model_config"].setdefault("stem", 1)  # files from before the stem setting ran the UNet at full resolution
     problems = []
     if expect_model is not None:
         problems += [f"model.{m}" for m in config_mismatches(ck["model_config"], expect_model.to_dict())]
@@ -83,5 +84,8 @@ def load_model(
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: its settings are not this version's: {e}") from e
     # files from before the Haar transform was written out carry pytorch-wavelets' fixed filters: not weights
-    model.load_state_dict({k: v for k, v in ck["model"].items() if ".dwt.dwt." not in k and ".dwt.idwt." not in k})
+    try:
+        model.load_state_dict({k: v for k, v in ck["model"].items() if ".dwt.dwt." not in k and ".dwt.idwt." not in k})
+    except RuntimeError as e:  # weights that do not fit the settings saved beside them
+        raise ModelFileError(f"{path}: its weights do not match its own settings: {str(e).splitlines()[0]}") from e
     return model.to(device).eval(), diffusion, ck

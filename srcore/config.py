@@ -43,7 +43,7 @@ def one_of(*values: Any) -> Rule:
 
 
 DEVICE = one_of("auto", "cpu", "cuda")
-SAMPLER = one_of("ancestral", "ddim")  # srcore.diffusion.SAMPLERS
+SAMPLERS = ("ancestral", "ddim")  # srcore.diffusion's two ways down the chain
 
 
 def _odd_or_zero(v: int) -> bool:
@@ -165,7 +165,9 @@ class TrainConfig(Group):
 @dataclass(frozen=True)
 class EvaluateConfig(Group):
     steps: int = param(1, "sampling steps, <= diffusion.steps (a respaced chain; 1 scores best in PSNR)", at_least(1))
-    sampler: str = param("ancestral", "ancestral: fresh noise every step (ResShift); ddim: deterministic after x_T", SAMPLER)
+    sampler: str = param(
+        "ancestral", "ancestral: fresh noise every step (ResShift); ddim: deterministic after x_T", one_of(*SAMPLERS)
+    )
     samples: int = param(1, "independent draws averaged (an MMSE estimate); cost x samples", at_least(1))
     ensemble: bool = param(False, "average over the 8 rotations/flips of the input (x8 self-ensemble); cost x8")
     seed: int = param(0, "sampling seed (image i uses seed + i)")

@@ -20,9 +20,15 @@ def _dct_matrix_cpu(n: int) -> torch.Tensor:
     return torch_dct.dct(torch.eye(n, dtype=torch.float64), norm="ortho").T.contiguous()
 
 
-def dct_matrix(n: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """n x n orthonormal DCT-II matrix D, so that DCT(v) = D @ v."""
+@functools.lru_cache(maxsize=64)
+def _dct_matrix(n: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     return _dct_matrix_cpu(n).to(device=device, dtype=dtype)
+
+
+def dct_matrix(n: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """n x n orthonormal DCT-II matrix D, so that DCT(v) = D @ v. Cached per device and dtype: no host-to-device
+    copy per call (CUDA-graph capture forbids them)."""
+    return _dct_matrix(n, torch.device(device), dtype)
 
 
 @functools.lru_cache(maxsize=16)

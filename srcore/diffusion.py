@@ -21,9 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .config import DiffusionConfig
-
-SAMPLERS = ("ancestral", "ddim")
+from .config import SAMPLERS, DiffusionConfig
 
 
 def eta_schedule(steps: int, eta_1: float, eta_T: float, power: float) -> np.ndarray:
@@ -87,7 +85,7 @@ class ResShift:
         mean = (eta_prev / eta) * x_t + (alpha / eta) * x0
         return mean, self.kappa**2 * (eta_prev / eta) * alpha
 
-    def ddim_step(self, x0: torch.Tensor, x_t: torch.Tensor, y0: torch.Tensor, t) -> torch.Tensor:
+    def ddim_step(self, x0: torch.Tensor, x_t: torch.Tensor, y0: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
         """Deterministic x_{t-1}: the marginal mean at t-1 plus the noise x_t implies, rescaled.
         x_{t-1} = x0 + eta_{t-1} (y0 - x0) + sqrt(eta_{t-1} / eta_t) (x_t - x0 - eta_t (y0 - x0))."""
         t = torch.as_tensor(t)

@@ -98,7 +98,7 @@ def _check_together(p: Params, where: str) -> None:
         _fail(where, "train.batch_size", p.train.batch_size, f"a multiple of train.nproc = {p.train.nproc}")
     m = p.model.size_multiple
     if p.prepare.patch % m:
-        _fail(where, "prepare.patch", p.prepare.patch, f"a multiple of {m} (the model's depth, DWT and DCT block)")
+        _fail(where, "prepare.patch", p.prepare.patch, f"a multiple of {m} (the model's stem, depth, DWT and DCT block)")
     if p.evaluate.tile and (p.evaluate.tile % m or p.evaluate.overlap >= p.evaluate.tile):
         _fail(where, "evaluate.tile", p.evaluate.tile, f"0 or a multiple of {m} larger than evaluate.overlap")
     if p.data.source == "folder" and not (p.data.train_dir and p.data.valid_dir):

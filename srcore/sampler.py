@@ -48,7 +48,7 @@ VIEWS = tuple((k, flip) for flip in (False, True) for k in range(4))  # (quarter
 SAMPLE_STRIDE = 1024  # noise of sample s at chain state k is keyed k + 1024 s (k <= 1000)
 
 
-def view(x, k: int, flip: bool):
+def view(x: torch.Tensor | np.ndarray, k: int, flip: bool) -> torch.Tensor | np.ndarray:
     """Rotate by k quarter turns (counter-clockwise) then mirror left-right; x: ... x H x W tensor or
     H x W x C array (the spatial axes are found by type)."""
     if torch.is_tensor(x):
@@ -58,7 +58,7 @@ def view(x, k: int, flip: bool):
     return x[:, ::-1] if flip else x
 
 
-def unview(x, k: int, flip: bool):
+def unview(x: torch.Tensor | np.ndarray, k: int, flip: bool) -> torch.Tensor | np.ndarray:
     """The inverse of view(x, k, flip)."""
     if torch.is_tensor(x):
         x = x.flip(-1) if flip else x

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from .checkpoint import load_model
 from .cli import USER_ERRORS, HelpFormatter, call, one_line
+from .config import EvaluateConfig
 from .cudagraph import for_sampling
 from .degrade import bicubic_resize, upsample
 from .diffusion import SAMPLERS, ResShift
@@ -36,7 +37,7 @@ from .tiles import super_resolve_image
 
 GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "1")
 DEVICES = ("auto", "cpu", "cuda")
-STEPS = 1  # default sampling steps: in metrics/study.md 1 step scores best in PSNR (more steps: more texture, less PSNR)
+STEPS = EvaluateConfig().steps  # 1: the best PSNR in metrics/study.md (more steps: more texture, less PSNR)
 
 
 def load_sampler(

@@ -30,13 +30,13 @@ PREPARED, MODEL, OUT, METRICS = Path("data/prepared"), Path("models/model.pt"), 
 BENCHMARK_KEYS = ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic", "psnr_y_gain", "ssim_y_gain", "n_images", "seconds")
 
 
-def chain_of(model, diffusion, y0: np.ndarray, seed: int, size: int = 128) -> np.ndarray:
+def chain_of(model, diffusion, y0: np.ndarray, seed: int, sampler: str, size: int = 128) -> np.ndarray:
     """The chain x_K..x_0 on a central crop of y0 -> uint8 (K+1) x h x w x 3."""
     h, w = y0.shape[:2]
     top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
     crop = to_tensor(np.ascontiguousarray(y0[top : top + size, left : left + size]))[None]
     dev = next(model.parameters()).device
-    _, chain = super_resolve(model, diffusion, crop.to(dev), seed, torch.tensor([[top, left]]), return_chain=True)
+    _, chain = super_resolve(model, diffusion, crop.to(dev), seed, torch.tensor([[top, left]]), True, sampler)
     return np.stack([to_uint8(x[0]) for x in chain])
 
 
@@ -67,7 +67,7 @@ def main() -> None:
     for name, sr in srs.items():
         write_image(OUT / "sr" / f"{Path(name).stem}.png", sr)
     with atomic_write(OUT / "chain.npz") as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, chain=chain_of(model, diffusion, items[0][2], e.seed), image=names[0])
+        np.savez_compressed(f, chain=chain_of(model, diffusion, items[0][2], e.seed, e.sampler), image=names[0])
     print({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
 
 

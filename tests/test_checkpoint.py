@@ -54,3 +54,18 @@ def test_a_model_file_from_before_the_written_out_haar_still_loads(tmp_path):
     loaded, _, _ = load_model(tmp_path / "old.pt")
     for a, b in zip(m.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_a_file_from_before_the_stem_setting_loads_as_the_full_resolution_layout(tmp_path):
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, stem=1, dct_block=8))
+    torch.nn.init.normal_(m.out.weight)
+    save_checkpoint(tmp_path / "old.pt", m, DiffusionConfig(), 4)
+    ck = torch.load(tmp_path / "old.pt", weights_only=True)
+    del ck["model_config"]["stem"]  # what files written before `model.stem` existed hold
+    torch.save(ck, tmp_path / "old.pt")
+    m2, _, _ = load_model(tmp_path / "old.pt")
+    assert m2.cfg.stem == 1 and all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), m2.state_dict().values()))
+    ck["model_config"]["stem"] = 4  # settings that contradict the weights: one error, not a shape traceback
+    torch.save(ck, tmp_path / "bad.pt")
+    with pytest.raises(ModelFileError, match="do not match its own settings"):
+        load_model(tmp_path / "bad.pt")

@@ -114,14 +114,15 @@ def test_cuda_graph_replay_matches_eager_sampling_for_every_shape():
     from srcore.cudagraph import CUDAGraphed
     from srcore.sampler import super_resolve
 
-    net = tiny_model(stem=4, dct_block=4).to(DEV)
-    graphed, diffusion = CUDAGraphed(net, keep=2), ResShift.from_config(DiffusionConfig()).respace(4)
-    for shape in [(1, 3, 128, 192), (2, 3, 64, 64), (1, 3, 128, 192), (1, 3, 100, 70)]:
-        y0 = torch.rand(*shape, device=DEV) * 2 - 1
-        ref, _ = super_resolve(net, diffusion, y0, seed=2)
-        out, _ = super_resolve(graphed, diffusion, y0, seed=2)
-        assert out.shape == ref.shape and (out - ref).abs().max() < 2e-2, shape  # bf16 both; kernels may differ
-    assert len(graphed._graphs) == 2  # bounded: the oldest graphs were dropped
+    for cfg in ({"stem": 4, "dct_block": 4}, {"stem": 1, "dct_block": 8}, {"stem": 2, "dct_block": 0}):
+        net = tiny_model(**cfg).to(DEV)
+        graphed, diffusion = CUDAGraphed(net, keep=2), ResShift.from_config(DiffusionConfig()).respace(4)
+        for shape in [(1, 3, 128, 192), (2, 3, 64, 64), (1, 3, 128, 192), (1, 3, 100, 70)]:
+            y0 = torch.rand(*shape, device=DEV) * 2 - 1
+            ref, _ = super_resolve(net, diffusion, y0, seed=2)
+            out, _ = super_resolve(graphed, diffusion, y0, seed=2)
+            assert out.shape == ref.shape and (out - ref).abs().max() < 2e-2, (cfg, shape)  # bf16 both; kernels differ
+        assert len(graphed._graphs) == 2, cfg  # 3 shapes, each seen 4 times (steps): bounded, least recently used dropped
 
 
 def test_stem_tiles_and_the_averaged_sampler_on_cuda():

@@ -38,7 +38,6 @@ def test_keyed_noise_is_standard_normal_and_crop_consistent():
 
 # --- sampler options: an oracle network (one that returns the true x0) must give x0 back exactly ---
 
-from srcore.model import ModelConfig as _MC  # noqa: E402
 from srcore.sampler import VIEWS, super_resolve_mean, unview, view  # noqa: E402
 
 OPTIONS = [
@@ -55,7 +54,7 @@ class Oracle(torch.nn.Module):
 
     def __init__(self, x0: torch.Tensor, y0: torch.Tensor):
         super().__init__()
-        self.cfg = _MC(pos_freqs=0, amp_kernel=0, stem=2)  # cond = y0 only; size multiple 64
+        self.cfg = ModelConfig(pos_freqs=0, amp_kernel=0, stem=2)  # cond = y0 only; size multiple 32
         self.x0, self.y0 = x0, y0
         self.anchor = torch.nn.Parameter(torch.zeros(1))  # so next(parameters()) finds a device
 

@@ -89,6 +89,22 @@ def test_upscale_keeps_modes_formats_and_reports_bad_files(tmp_path, model_file,
     assert not list(out.glob(".*"))  # no temporary files left
 
 
+def test_the_averaged_image_path_is_the_tensor_average():
+    from srcore.sampler import VIEWS, super_resolve_mean, unview, view
+    from srcore.tensors import to_tensor, to_uint8
+
+    model, diffusion = tiny_model(stem=2), ResShift.from_config(DiffusionConfig()).respace(2)
+    y0 = smooth_image(70, 90)
+    for k, flip in VIEWS:  # the numpy branch of the views (the image path) inverts exactly
+        assert np.array_equal(unview(view(y0, k, flip), k, flip), y0)
+    opts = {"sampler": "ddim", "samples": 2, "ensemble": True}
+    image = super_resolve_image(model, diffusion, y0, seed=4, **opts).astype(float)
+    tensor = to_uint8(super_resolve_mean(model, diffusion, to_tensor(y0)[None], 4, **opts)[0]).astype(float)
+    assert np.abs(image - tensor).max() <= 1  # the same views and draws: rounding apart, the same image
+    plain = super_resolve_image(model, diffusion, y0, seed=4).astype(float)
+    assert np.abs(image - plain).mean() > 0.05
+
+
 def test_upscale_sampling_options(tmp_path, model_file, capsys):
     img = tmp_path / "a.png"
     Image.fromarray(smooth_image(24, 40)).save(img)
