@@ -38,7 +38,7 @@ w() {  # w NAME [SETTING ...]: an evaluation-only experiment in the workspace
 
 dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
 NAMES=(default steps-4 steps-15 ddim-4 ddim-15 samples-4 steps-4-samples-4 ensemble steps-4-ensemble kappa-0.5 kappa-1
-       kappa-4 lr-0.002 steps-750 stem-2 laplacian-1 seed-1 seed-2)
+       kappa-4 lr-0.002 steps-750 laplacian-1 seed-1 seed-2)
 dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
 restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
 trap restore EXIT  # whatever happens, the workspace ends at HEAD
@@ -61,8 +61,6 @@ q kappa-4 kappa=4.0
 # optimisation: learning rate and training length (within the CPU budget)
 q lr-0.002 train.lr=0.002
 q steps-750 train.steps=750
-# network: the stem at equal training compute (stem 1, the seed's full-resolution layout, costs ~16x per step)
-q stem-2 model.stem=2 train.steps=400  # stem 2 costs ~4x per step: the same training compute
 # loss weights
 q laplacian-1 loss.laplacian_weight=1.0
 # three training seeds
