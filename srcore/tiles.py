@@ -87,9 +87,7 @@ def _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sam
     finish = (lambda a: np.round(a).clip(0, 255)) if dtype == np.uint8 else (lambda a: a)  # noqa: E731
     if tile <= 0 or (H <= tile and W <= tile):
         sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, sampler=sampler, sample=sample)
-        if dtype == np.uint8:
-            return to_uint8(sr[0])
-        return ((sr[0].float().permute(1, 2, 0).cpu().numpy() + 1.0) * 127.5).astype(dtype)
+        return to_uint8(sr[0]) if dtype == np.uint8 else _to_255(sr)
     m = model.cfg.size_multiple
     ys, xs = tile_starts(H, tile, overlap, m), tile_starts(W, tile, overlap, m)
     out = np.empty((H, W, 3), dtype=dtype)
@@ -104,7 +102,7 @@ def _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sam
             y0_t = to_tensor(y0[top:bottom, left:right])[None].to(dev)
             sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]), sampler=sampler, sample=sample)
             w = (wy[:, None] * ramp(right - left, overlap, left > 0, right < W)[None, :])[..., None]
-            rgb = (sr[0].float().permute(1, 2, 0).cpu().numpy() + 1.0) * 127.5
+            rgb = _to_255(sr)
             acc[: bottom - top, left:right] += w * rgb
             wsum[: bottom - top, left:right] += w
             bar.update()
@@ -114,3 +112,8 @@ def _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sam
         wsum = np.concatenate([wsum[done:], np.zeros((done, W, 1), np.float32)])
     bar.close()
     return out
+
+
+def _to_255(sr: torch.Tensor) -> np.ndarray:
+    """1 x 3 x h x w in [-1, 1] -> float32 h x w x 3 in [0, 255], unrounded."""
+    return (sr[0].float().permute(1, 2, 0).cpu().numpy() + 1.0) * 127.5
