@@ -76,14 +76,14 @@ def super_resolve(
     origin: torch.Tensor | None = None,
     return_chain: bool = False,
     sampler: str = "ancestral",
-    sample: int = 0,
+    samples: int = 1,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """y0: B x 3 x H x W in [-1, 1] on the model's device. Returns (SR in [-1, 1], chain states).
 
     seed: one int for every item, or B ints. origin: B x 2 (top, left) of each item inside its
     whole image, so that tiles get the encodings and noise of the whole image. Pass
     `diffusion.respace(n)` for fewer steps. sampler: "ancestral" or "ddim" (srcore.diffusion);
-    sample: which of several independent draws (it keys the noise).
+    samples: independent draws averaged (padding and conditioning computed once; the chain is draw 0's).
     """
     model.eval()
     B, _, H, W = y0.shape
@@ -99,12 +99,13 @@ def super_resolve(
             residual = model(x_t, t, cond)
         return (y0p + residual.float()).clamp(-1.0, 1.0)
 
-    def noise_fn(k: int) -> torch.Tensor:
-        return keyed_normal(seeds, k + SAMPLE_STRIDE * sample, origin, tuple(y0p.shape), dev)
-
-    x, chain = diffusion.p_sample_loop(predict_x0, y0p, noise_fn, return_chain, sampler)
     crop = lambda z: z[..., :H, :W].clamp(-1.0, 1.0)  # noqa: E731
-    return crop(x), [crop(z) for z in chain]
+    total, chain = None, []
+    for s in range(samples):
+        noise_fn = lambda k, s=s: keyed_normal(seeds, k + SAMPLE_STRIDE * s, origin, tuple(y0p.shape), dev)  # noqa: E731
+        x, c = diffusion.p_sample_loop(predict_x0, y0p, noise_fn, return_chain and s == 0, sampler)
+        total, chain = (crop(x), c) if s == 0 else (total + crop(x), chain)
+    return total / samples if samples > 1 else total, [crop(z) for z in chain]
 
 
 @torch.no_grad()
@@ -118,7 +119,6 @@ def super_resolve_mean(
     total = torch.zeros_like(y0, dtype=torch.float32)
     for k, flip in views:
         o = origin if (k, flip) == VIEWS[0] else None
-        for s in range(samples):
-            sr, _ = super_resolve(model, diffusion, view(y0, k, flip), seed, o, sampler=sampler, sample=s)
-            total += unview(sr, k, flip).float()
-    return total / (len(views) * samples)
+        sr, _ = super_resolve(model, diffusion, view(y0, k, flip), seed, o, sampler=sampler, samples=samples)
+        total += unview(sr, k, flip).float()
+    return total / len(views)

@@ -5,8 +5,8 @@ encoding, the block DCT, the Haar grid and the keyed noise are those of the whol
 zero padding at a tile's edge differs, and the raised-cosine blend over `overlap` pixels hides it.
 Memory is bounded by the tile (plus the full-size accumulators).
 
-Averaged estimates (`samples` > 1 draws, the x8 `ensemble`) run the whole procedure once per draw
-and view, each view of the image being an image of its own, and average in float before rounding.
+Several draws (`samples`) are averaged per tile by super_resolve; the x8 `ensemble` runs the whole
+procedure once per view, each view being an image of its own, and averages in float before rounding.
 """
 
 from __future__ import annotations
@@ -64,20 +64,19 @@ def super_resolve_image(
     sampler: "ancestral" or "ddim"; samples: independent draws averaged; ensemble: average over
     the 8 rotations/flips. The default (1 draw, no ensemble) keeps memory bounded by the tile.
     """
-    views = VIEWS if ensemble else VIEWS[:1]
-    if samples == 1 and len(views) == 1:
-        return _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sampler, 0, np.uint8)
+    if not ensemble:
+        return _super_resolve_view(model, diffusion, y0, seed, tile, overlap, progress, sampler, samples, np.uint8)
     acc = np.zeros(y0.shape, dtype=np.float32)
-    for k, flip in views:
+    for k, flip in VIEWS:
         y0_v = np.ascontiguousarray(view(y0, k, flip))
-        for s in range(samples):
-            sr = _super_resolve_once(model, diffusion, y0_v, seed, tile, overlap, progress, sampler, s, np.float32)
-            acc += unview(sr, k, flip)
-    return np.round(acc / (samples * len(views))).clip(0, 255).astype(np.uint8)
+        acc += unview(
+            _super_resolve_view(model, diffusion, y0_v, seed, tile, overlap, progress, sampler, samples, np.float32), k, flip
+        )
+    return np.round(acc / len(VIEWS)).clip(0, 255).astype(np.uint8)
 
 
-def _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sampler, sample, dtype) -> np.ndarray:
-    """One draw: H x W x 3 of `dtype` (uint8 rounded, or float32 in [0, 255]).
+def _super_resolve_view(model, diffusion, y0, seed, tile, overlap, progress, sampler, samples, dtype) -> np.ndarray:
+    """One view, its draws averaged per tile: H x W x 3 of `dtype` (uint8 rounded, or float32 in [0, 255]).
 
     Tiles are processed row by row; a float accumulator covers one row of tiles only, and rows
     that no later tile touches are finalised into the output as soon as the row is done.
@@ -86,7 +85,7 @@ def _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sam
     H, W = y0.shape[:2]
     finish = (lambda a: np.round(a).clip(0, 255)) if dtype == np.uint8 else (lambda a: a)  # noqa: E731
     if tile <= 0 or (H <= tile and W <= tile):
-        sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, sampler=sampler, sample=sample)
+        sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, sampler=sampler, samples=samples)
         return to_uint8(sr[0]) if dtype == np.uint8 else _to_255(sr)
     m = model.cfg.size_multiple
     ys, xs = tile_starts(H, tile, overlap, m), tile_starts(W, tile, overlap, m)
@@ -100,7 +99,7 @@ def _super_resolve_once(model, diffusion, y0, seed, tile, overlap, progress, sam
         for left in xs:
             right = min(left + tile, W)
             y0_t = to_tensor(y0[top:bottom, left:right])[None].to(dev)
-            sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]), sampler=sampler, sample=sample)
+            sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]), sampler=sampler, samples=samples)
             w = (wy[:, None] * ramp(right - left, overlap, left > 0, right < W)[None, :])[..., None]
             rgb = _to_255(sr)
             acc[: bottom - top, left:right] += w * rgb
