@@ -30,10 +30,10 @@ lint: install
 	$(BIN)/ruff format --check . && $(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python -m srcore.bench
+	$(BIN)/python scripts/bench.py
 
 # On a CUDA machine, with srcore's dependencies importable by $(PYTHON) (no install step: such machines
-# are often offline). CUDA tests, seed-vs-srcore benchmark, 2-minute width-64 training, Set5/Set14. JSON.
+# are often offline). CUDA tests, notebook-vs-srcore benchmark, 2-minute width-64 training, Set5/Set14. JSON.
 GPU_CHECK_ARGS ?=
 gpu-check:
 	$(PYTHON) scripts/gpu_check.py $(GPU_CHECK_ARGS)

@@ -1,12 +1,14 @@
 """The GPU path, checked in one run on a CUDA machine (`make gpu-check`); prints one JSON summary.
 
-    python scripts/gpu_check.py [--datasets ../shared/datasets] [--seed-ref ../shared/reference/seed_ref.py]
+    python scripts/gpu_check.py [--datasets ../shared/datasets] [--notebook
+    ../shared/reference/seed_ref.py]
                                 [--minutes 2] [--out gpu_check.json]
 
 1. the test suite's CUDA-marked tests (bf16 autocast, channels_last, torch.compile, the bf16 wavelet
    branch, tiled upscaling on CUDA, DDP with one GPU under torchrun);
-2. `srcore.bench`: the seed and srcore at width 64, batch 8, 256x256, same device, same process:
-   srcore in the seed's layout (stem 1) eager, then compiled with CUDA-graph sampling, then the
+2. scripts/bench.py: the notebook and srcore at width 64, batch 8, 256x256, same device, same
+process:
+   srcore in the notebook's layout (stem 1) eager, then compiled with CUDA-graph sampling, then the
    default layout (params.yaml's model settings at width 64) with CUDA-graph sampling;
 3. that default configuration at width 64 trained for `--minutes` on 256x256 patches of Sun_Hays80,
    then evaluated on whole Set5 and Set14 images (1, 4 and 15 sampling steps) beside bicubic.
@@ -30,10 +32,12 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 
-from srcore import bench  # noqa: E402
+import bench  # noqa: E402
+
 from srcore.config import DiffusionConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
-from srcore.cudagraph import CUDAGraphed  # noqa: E402
+from srcore.cudagraph import SamplingNetwork  # noqa: E402
 from srcore.data import PatchBatches  # noqa: E402
 from srcore.diffusion import ResShift  # noqa: E402
 from srcore.evaluate import evaluate_images, folder_items  # noqa: E402
@@ -42,8 +46,8 @@ from srcore.train import train  # noqa: E402
 
 def cuda_tests() -> dict:
     t0 = time.time()
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-m", "cuda", "-p", "no:cacheprovider", "tests"],
-                       cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    pytest = [sys.executable, "-m", "pytest", "-q", "-rs", "-m", "cuda", "-p", "no:cacheprovider"]
+    r = subprocess.run([*pytest, "tests"], cwd=REPO, capture_output=True, text=True)
     print(r.stdout[-4000:], r.stderr[-2000:], flush=True)
     last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|error)", last)}
@@ -51,18 +55,23 @@ def cuda_tests() -> dict:
 
 
 def default_model() -> ModelConfig:
-    """params.yaml's default model settings at the seed's width."""
+    """params.yaml's default model settings at the notebook's width."""
     return dataclasses.replace(ModelConfig(), width=64)
 
 
-def bench_all(seed_ref: Path, size: int = 256, batch: int = 8) -> dict:
-    """The seed once and three srcore variants, one process, one device (srcore.bench's functions)."""
+def bench_all(notebook: Path, size: int = 256, batch: int = 8) -> dict:
+    """The notebook once and three srcore variants, one process, one device (scripts/bench.py)."""
     dev, sync = torch.device("cuda"), torch.cuda.synchronize
-    out = {"device": torch.cuda.get_device_name(), "size": size, "batch": batch, "torch": torch.__version__}
-    out["seed"] = bench.bench_seed(seed_ref, dev, size, batch, 30, 5, sync)
+    out = {
+        "device": torch.cuda.get_device_name(),
+        "size": size,
+        "batch": batch,
+        "torch": torch.__version__,
+    }
+    out["notebook"] = bench.bench_notebook(notebook, dev, size, batch, 30, 5, sync)
     variants = {
-        "seed_layout": (ModelConfig(width=64, stem=1, dct_block=8), False, False),
-        "seed_layout_compiled_graphs": (ModelConfig(width=64, stem=1, dct_block=8), True, True),
+        "notebook_layout": (ModelConfig(width=64, stem=1, dct_block=8), False, False),
+        "notebook_layout_compiled_graphs": (ModelConfig(width=64, stem=1, dct_block=8), True, True),
         "default_layout_graphs": (default_model(), False, True),
     }
     for name, (cfg, compile_, graphs) in variants.items():
@@ -72,13 +81,8 @@ def bench_all(seed_ref: Path, size: int = 256, batch: int = 8) -> dict:
         except Exception as e:  # one variant failing must not lose the others
             out[name] = {"error": f"{type(e).__name__}: {e}"[:500]}
             continue
-        s = out["seed"]
-        r["ratios"] = {
-            "train_img_per_s": r["train_img_per_s"] / s["train_img_per_s"],
-            "sample15_speedup_b1": s["sample15_s_b1"] / r["sample15_s_b1"],
-            f"sample15_speedup_b{batch}": s[f"sample15_s_b{batch}"] / r[f"sample15_s_b{batch}"],
-            "batch_sampling_img_per_s": batch / r[f"sample15_s_b{batch}"],
-        }
+        r["ratios"] = bench.ratios(out["notebook"], r, batch)
+        r["ratios"]["batch_sampling_img_per_s"] = batch / r[f"sample15_s_b{batch}"]
         r["seconds"] = round(time.time() - t0, 1)
         out[name] = r
         print(name, json.dumps(r["ratios"]), flush=True)
@@ -86,9 +90,15 @@ def bench_all(seed_ref: Path, size: int = 256, batch: int = 8) -> dict:
 
 
 def train_and_evaluate(
-    datasets: Path, steps: int, work: Path, device: str = "cuda", sets=("Set5", "Set14"), sample_steps=(1, 4, 15)
+    datasets: Path,
+    steps: int,
+    work: Path,
+    device: str = "cuda",
+    sets=("Set5", "Set14"),
+    sample_steps=(1, 4, 15),
 ) -> dict:
-    """The default model at width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then whole `sets`
+    """The default model at width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then whole
+    `sets`
     images (CUDA-graph sampling), beside bicubic."""
     spec = importlib.util.spec_from_file_location("prepare_stage", REPO / "stages" / "prepare.py")
     prepare = importlib.util.module_from_spec(spec)
@@ -101,48 +111,81 @@ def train_and_evaluate(
     index, _ = prepare.prepare(raw, work / "prepared", 4, 256, {"train": 16, "valid": 2}, 0)
     prep_s = time.time() - t0
     batch = 8
-    cfg = TrainConfig(steps=steps, batch_size=batch, seed=144, checkpoint_every=10**9, eval_every=10**9, log_every=100,
-                      device=device, workers=4)  # fmt: skip
-    mcfg, dcfg = default_model(), DiffusionConfig()
-    data = PatchBatches(work / "prepared" / "cache", index[index.split == "train"].reset_index(drop=True), "train", batch, 144)
+    never = 10**9
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=batch,
+        seed=144,
+        checkpoint_every=never,
+        eval_every=never,
+        log_every=100,
+        device=device,
+        workers=4,
+    )
+    model_cfg, diffusion_cfg = default_model(), DiffusionConfig()
+    data = PatchBatches(
+        work / "prepared" / "cache",
+        index[index.split == "train"].reset_index(drop=True),
+        "train",
+        batch,
+        144,
+    )
     t0 = time.time()
-    model = train(cfg, mcfg, dcfg, LossConfig(), 4, data, None, work / "ck.pt", resume=False).eval()
-    out = {"steps": steps, "batch": batch, "patch": 256, "train_seconds": round(time.time() - t0, 1),
-           "prepare_seconds": round(prep_s, 1), "train_images": len(data.images)}  # fmt: skip
-    out["model"] = mcfg.to_dict()
-    eager, model = model, CUDAGraphed(model) if device == "cuda" else model
-    full = ResShift.from_config(dcfg)
+    args = (cfg, model_cfg, diffusion_cfg, LossConfig(), 4, data, None, work / "ck.pt")
+    model = train(*args, resume=False).eval()
+    out = {
+        "steps": steps,
+        "batch": batch,
+        "patch": 256,
+        "train_seconds": round(time.time() - t0, 1),
+        "prepare_seconds": round(prep_s, 1),
+        "train_images": len(data.images),
+    }
+    out["model"] = model_cfg.to_dict()
+    eager, model = model, SamplingNetwork(model) if device == "cuda" else model
+    full = ResShift.from_config(diffusion_cfg)
     for name in sets:
         items = folder_items(datasets / name, 4)
         for k in sample_steps:
             t0 = time.time()
             try:
                 s, _, _ = evaluate_images(items, 4, model, full.respace(k), seed=0)
-            except Exception as e:  # CUDA graphs failing must not lose the scores: eager instead, error kept
+            except (
+                Exception
+            ) as e:  # CUDA graphs failing must not lose the scores: eager instead, error kept
                 out["graph_error"], model = f"{type(e).__name__}: {e}"[:500], eager
                 s, _, _ = evaluate_images(items, 4, model, full.respace(k), seed=0)
-            out[f"{name}_{k}steps"] = {key: round(s[key], 4) for key in ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic")}
+            out[f"{name}_{k}steps"] = {
+                key: round(s[key], 4)
+                for key in ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic")
+            }
             out[f"{name}_{k}steps"]["seconds"] = round(time.time() - t0, 2)
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--datasets", type=Path, default=REPO.parent / "shared" / "datasets")
-    ap.add_argument("--seed-ref", type=Path, default=bench.DEFAULT_SEED_REF)
+    ap.add_argument("--notebook", type=Path, default=bench.NOTEBOOK)
     ap.add_argument("--minutes", type=float, default=2.0)
     ap.add_argument("--out", type=Path, default=Path("gpu_check.json"))
     a = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("gpu-check needs a CUDA device; torch sees none")
     t0 = time.time()
-    summary = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+    summary = {
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
     save = lambda: a.out.write_text(json.dumps(summary, indent=1) + "\n")  # noqa: E731  (after each part: a timeout keeps the rest)
     summary["cuda_tests"] = cuda_tests()
     save()
-    b = summary["bench"] = bench_all(a.seed_ref)
+    b = summary["bench"] = bench_all(a.notebook)
     save()
-    speed = b["default_layout_graphs"].get("train_img_per_s") or b["seed"]["train_img_per_s"]
+    speed = b["default_layout_graphs"].get("train_img_per_s") or b["notebook"]["train_img_per_s"]
     steps = max(50, int(a.minutes * 60 * speed / 8))  # the bench's speed, same configuration
     with tempfile.TemporaryDirectory() as work:
         summary["train_eval"] = train_and_evaluate(a.datasets, steps, Path(work))

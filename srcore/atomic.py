@@ -1,7 +1,8 @@
 """Atomic writes: write to a temporary file in the destination's folder, then rename over it.
 
 A reader (or a killed writer's next run) sees the old file or the new one, never half of one.
-The file gets the mode the user's umask gives a new file (0644 under umask 022), like `open(p, "w")`.
+The file gets the mode the user's umask gives a new file (0644 under umask 022), like `open(p,
+"w")`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 
 def atomic_path(dst: str | os.PathLike) -> tuple[Path, Path]:
-    """A new empty temporary file in the destination's folder; `os.replace(tmp, dst)` then publishes it.
+    """A new empty temporary file in the destination's folder; `os.replace(tmp, dst)` then publishes
+    it.
 
     It is created with mode 0666 less the umask (as `open` does), not mkstemp's 0600.
     """

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_write
-from .diffusion import DiffusionConfig
+from .config import DiffusionConfig, ModelConfig
 from .errors import UserError
-from .model import DualDomainUNet, ModelConfig
+from .model import DualDomainUNet
 
 FORMAT = "srcore-model/1"
 
@@ -25,11 +25,19 @@ class ModelFileError(UserError, ValueError):
     """A model file that is missing, unsafe, of another format or of another configuration."""
 
 
-def save_checkpoint(path: str | os.PathLike, model: DualDomainUNet, diffusion: DiffusionConfig, scale: int, **extra) -> None:
+def save_checkpoint(
+    path: str | os.PathLike, model: DualDomainUNet, diffusion: DiffusionConfig, scale: int, **extra
+) -> None:
     """Write atomically: a kill mid-write leaves the previous file (or none), never half of one."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT, "model_config": model.cfg.to_dict(), "diffusion_config": diffusion.to_dict(),
-               "scale": int(scale), "model": state, **extra}  # fmt: skip
+    payload = {
+        "format": FORMAT,
+        "model_config": model.cfg.to_dict(),
+        "diffusion_config": diffusion.to_dict(),
+        "scale": int(scale),
+        "model": state,
+        **extra,
+    }
     with atomic_write(path) as tmp:
         torch.save(payload, tmp)
 
@@ -40,20 +48,26 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise ModelFileError(f"{path}: refused: not a plain weights file (loading it would run code): {e}") from e
+        raise ModelFileError(
+            f"{path}: refused: not a plain weights file (loading it would run code): {e}"
+        ) from e
     except Exception as e:  # truncated or foreign file
         raise ModelFileError(f"{path}: cannot read model file ({type(e).__name__}: {e})") from e
-    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an srcore model file (expected format {FORMAT!r})")
-    return ck
+    return checkpoint
 
 
 def config_mismatches(saved: dict, expected: dict) -> list[str]:
     """'key: file has A, asked for B' for every setting that differs."""
-    return [f"{k}: file has {saved.get(k)!r}, asked for {expected.get(k)!r}"
-            for k in sorted(set(saved) | set(expected)) if saved.get(k) != expected.get(k)]  # fmt: skip
+    keys = sorted(set(saved) | set(expected))
+    return [
+        f"{k}: file has {saved.get(k)!r}, asked for {expected.get(k)!r}"
+        for k in keys
+        if saved.get(k) != expected.get(k)
+    ]
 
 
 def load_model(
@@ -65,27 +79,44 @@ def load_model(
     """Rebuild the saved network from its own config and load its weights.
 
     With expect_* given, a file of another configuration stops with the list of mismatched settings
-    (before any tensor shape can disagree). Returns (model in eval mode, diffusion config, file dict).
+    (before any tensor shape can disagree). Returns (model in eval mode, diffusion config, file
+    dict).
     """
-    ck = read_checkpoint(path)
-    ck["model_config"].setdefault("stem", 1)  # files from before the stem setting ran the UNet at full resolution
+    checkpoint = read_checkpoint(path)
+    checkpoint["model_config"].setdefault(
+        "stem", 1
+    )  # files from before the stem setting ran the UNet at full resolution
     problems = []
     if expect_model is not None:
-        problems += [f"model.{m}" for m in config_mismatches(ck["model_config"], expect_model.to_dict())]
+        problems += [
+            f"model.{m}"
+            for m in config_mismatches(checkpoint["model_config"], expect_model.to_dict())
+        ]
     if expect_diffusion is not None:
-        problems += [f"diffusion.{m}" for m in config_mismatches(ck["diffusion_config"], expect_diffusion.to_dict())]
+        problems += [
+            f"diffusion.{m}"
+            for m in config_mismatches(checkpoint["diffusion_config"], expect_diffusion.to_dict())
+        ]
     if problems:
-        raise ModelFileError(f"{path}: trained with a different configuration:\n  " + "\n  ".join(problems))
-    try:
-        model, diffusion = (
-            DualDomainUNet(ModelConfig.from_dict(ck["model_config"])),
-            DiffusionConfig.from_dict(ck["diffusion_config"]),
+        raise ModelFileError(
+            f"{path}: trained with a different configuration:\n  " + "\n  ".join(problems)
         )
+    try:
+        model = DualDomainUNet(ModelConfig.from_dict(checkpoint["model_config"]))
+        diffusion = DiffusionConfig.from_dict(checkpoint["diffusion_config"])
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: its settings are not this version's: {e}") from e
-    # files from before the Haar transform was written out carry pytorch-wavelets' fixed filters: not weights
+    # files from before the Haar transform was written out carry pytorch-wavelets' fixed filters:
+    # not weights
     try:
-        model.load_state_dict({k: v for k, v in ck["model"].items() if ".dwt.dwt." not in k and ".dwt.idwt." not in k})
+        old_filters = (".dwt.dwt.", ".dwt.idwt.")
+        state = checkpoint["model"]
+        model.load_state_dict(
+            {k: v for k, v in state.items() if not any(f in k for f in old_filters)}
+        )
     except RuntimeError as e:  # weights that do not fit the settings saved beside them
-        raise ModelFileError(f"{path}: its weights do not match its own settings: {str(e).splitlines()[0]}") from e
-    return model.to(device).eval(), diffusion, ck
+        raise ModelFileError(
+            f"{path}: its weights do not match its own settings: {str(e).splitlines()[0]}"
+        ) from e
+    # sampling weights need no gradient (and autocast caches the bf16 copies of those that do)
+    return model.to(device).eval().requires_grad_(False), diffusion, checkpoint

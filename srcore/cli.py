@@ -1,7 +1,7 @@
 """What a command does with a user's mistake: one line naming the file or key, exit code 2.
 
-Every stage goes through `run` and both console scripts through `call`, so the error path is the same everywhere.
-Only `srcore.errors` is imported here: a stage pulls in just the modules it uses.
+Every stage goes through `run` and both console scripts through `call`, so the error path is the
+same everywhere. Only `srcore.errors` is imported here: a stage pulls in just the modules it uses.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ USER_ERRORS = (UserError, FileNotFoundError, NotADirectoryError, IsADirectoryErr
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """--help: the description as written, and `(default: X)` after each option that has a default."""
+    """--help: the description as written, and `(default: X)` after each option that has a
+    default."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None:  # nothing to show; the help text says what happens
@@ -43,7 +44,8 @@ def run(main: Callable[[], object]) -> None:
 
 
 def one_line(e: BaseException) -> str:
-    """The exception's message on one line: later lines are joined with `; ` (or a space after `:`)."""
+    """The exception's message on one line: later lines are joined with `; ` (or a space after
+    `:`)."""
     text = ""
     for part in (line.strip() for line in (str(e) or type(e).__name__).splitlines()):
         if part:

@@ -20,10 +20,15 @@ from typing import Any
 Rule = tuple[Callable[[Any], bool], str]  # (check, what is allowed, in words)
 
 
-def param(default: Any, meaning: str, rule: Rule | None = None, weights: bool = True, key: str = "") -> Any:
-    """A dataclass field with its one-line meaning, its rule, whether it changes the trained weights,
+def param(
+    default: Any, meaning: str, rule: Rule | None = None, weights: bool = True, key: str = ""
+) -> Any:
+    """A dataclass field with its one-line meaning, its rule, whether it changes the trained
+    weights,
     and its params.yaml key when that is not `group.name` (kappa lives at the top level)."""
-    return field(default=default, metadata={"meaning": meaning, "rule": rule, "weights": weights, "key": key})
+    return field(
+        default=default, metadata={"meaning": meaning, "rule": rule, "weights": weights, "key": key}
+    )
 
 
 def at_least(lo: float) -> Rule:
@@ -42,8 +47,20 @@ def one_of(*values: Any) -> Rule:
     return (lambda v: v in values), "one of: " + ", ".join(map(str, values))
 
 
-DEVICE = one_of("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda")  # auto: cuda when available (srcore.device)
 SAMPLERS = ("ancestral", "ddim")  # srcore.diffusion's two ways down the chain
+SCALES = (2, 3, 4)  # the upscaling factors a model can be trained for
+SEED = within(0, 2**31 - 1)  # every RNG seed: numpy's SeedSequence refuses negative ones
+
+
+def tile_fits(tile: int, overlap: int, multiple: int) -> bool:
+    """The tile rule of evaluate.tile and --tile: 0 (whole images), or a multiple of the network's
+    size multiple larger than an overlap >= 0."""
+    return tile == 0 or (tile > 0 and tile % multiple == 0 and 0 <= overlap < tile)
+
+
+def tile_rule(multiple: int) -> str:
+    return f"0 or a multiple of {multiple} larger than the overlap (>= 0)"
 
 
 def _odd_or_zero(v: int) -> bool:
@@ -76,39 +93,73 @@ class Group:
 
 @dataclass(frozen=True)
 class DataConfig(Group):
-    source: str = param("sample", "scikit-image's photos (offline), your folders, or DIV2K", one_of("sample", "folder", "div2k"))
-    train_dir: str = param("", "data.source=folder: HR training images, e.g. ../shared/datasets/Sun_Hays80")
-    valid_dir: str = param("", "data.source=folder: HR validation images, e.g. ../shared/datasets/Set5")
-    div2k_dir: str = param("", "data.source=div2k: folder with DIV2K_{train,valid}_HR(.zip); '' downloads")
+    source: str = param(
+        "sample",
+        "scikit-image's photos (offline), your folders, or DIV2K",
+        one_of("sample", "folder", "div2k"),
+    )
+    train_dir: str = param(
+        "", "data.source=folder: HR training images, e.g. ../shared/datasets/Sun_Hays80"
+    )
+    valid_dir: str = param(
+        "", "data.source=folder: HR validation images, e.g. ../shared/datasets/Set5"
+    )
+    div2k_dir: str = param(
+        "", "data.source=div2k: folder with DIV2K_{train,valid}_HR(.zip); '' downloads"
+    )
     div2k_url: str = param(
-        "http://data.vision.ee.ethz.ch/cvl/DIV2K", "where DIV2K is downloaded from",
+        "http://data.vision.ee.ethz.ch/cvl/DIV2K",
+        "where DIV2K is downloaded from",
         ((lambda v: v.startswith(("http://", "https://"))), "an http(s) URL"),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
 class PrepareConfig(Group):
-    scale: int = param(4, "upscaling factor (SCALE)", one_of(2, 3, 4))
-    patch: int = param(128, "HR patch side for training and validation patches (the seed: 256)", at_least(16))
-    train_patches_per_image: int = param(200, "training patches per image (fixed, seeded positions)", at_least(1))
-    valid_patches_per_image: int = param(4, "validation patches per image (fixed, seeded positions)", at_least(1))
-    seed: int = param(0, "seed of the patch positions")
+    scale: int = param(4, "upscaling factor (SCALE)", one_of(*SCALES))
+    patch: int = param(
+        128, "HR patch side for training and validation patches (the notebook: 256)", at_least(16)
+    )
+    train_patches_per_image: int = param(
+        200, "training patches per image (fixed, seeded positions)", at_least(1)
+    )
+    valid_patches_per_image: int = param(
+        4, "validation patches per image (fixed, seeded positions)", at_least(1)
+    )
+    seed: int = param(0, "seed of the patch positions", SEED)
 
 
 @dataclass(frozen=True)
 class ModelConfig(Group):
     """Everything that decides the network's shape; saved inside every model file."""
 
-    width: int = param(32, "channels at every level (the seed's NUM_CHANNELS: 64)", at_least(1))
-    stem: int = param(4, "pixel-unshuffle stem: the UNet runs at 1/stem of the output size (1: seed layout)", one_of(1, 2, 4))
+    width: int = param(32, "channels at every level (the notebook's NUM_CHANNELS: 64)", at_least(1))
+    stem: int = param(
+        4,
+        "pixel-unshuffle stem: the UNet runs at 1/stem of the output size "
+        "(1: the notebook's layout)",
+        one_of(1, 2, 4),
+    )
     depth: int = param(2, "number of 2x downsamplings", within(0, 6))
     time_dim: int = param(128, "width of the timestep embedding", at_least(2))
     dct: bool = param(True, "DCT branch in every block")
-    dct_block: int = param(4, "DCT block side in UNet pixels; 0: one DCT over the whole map (the seed)", one_of(0, 2, 4, 8, 16))
+    dct_block: int = param(
+        4,
+        "DCT block side in UNet pixels; 0: one DCT over the whole map (the notebook's)",
+        one_of(0, 2, 4, 8, 16),
+    )
     dwt: bool = param(True, "Haar wavelet branch in every block")
-    pos_freqs: int = param(6, "Fourier positional-encoding frequencies (NUM_POS_FREQ); 0 = off", within(0, 16))
-    pos_period: int = param(256, "HR pixels spanned by the lowest frequency's half period", at_least(1))
-    amp_kernel: int = param(7, "local-amplitude window (AMP_KERNEL); 0 = off", (_odd_or_zero, "0 or an odd integer >= 3"))
+    pos_freqs: int = param(
+        6, "Fourier positional-encoding frequencies (NUM_POS_FREQ); 0 = off", within(0, 16)
+    )
+    pos_period: int = param(
+        256, "HR pixels spanned by the lowest frequency's half period", at_least(1)
+    )
+    amp_kernel: int = param(
+        7,
+        "local-amplitude window (AMP_KERNEL); 0 = off",
+        (_odd_or_zero, "0 or an odd integer >= 3"),
+    )
 
     @property
     def cond_channels(self) -> int:
@@ -124,58 +175,113 @@ class ModelConfig(Group):
 @dataclass(frozen=True)
 class DiffusionConfig(Group):
     steps: int = param(15, "chain length T (T_STEPS)", within(1, 1000))
-    kappa: float = param(2.0, "noise scale of the residual shift (KAPPA): dvc exp run -S kappa=1.5", above(0), key="kappa")
+    kappa: float = param(
+        2.0,
+        "noise scale of the residual shift (KAPPA): dvc exp run -S kappa=1.5",
+        above(0),
+        key="kappa",
+    )
     eta_1: float = param(0.008, "eta at t = 1 (ETA_1_FIXED)", ((lambda v: 0 < v <= 1), "in (0, 1]"))
     eta_T: float = param(0.999, "eta at t = T, above eta_1", ((lambda v: 0 < v <= 1), "in (0, 1]"))
-    power: float = param(0.3, "schedule shape p (P_SCHEDULE): larger keeps the early steps quieter", above(0))
+    power: float = param(
+        0.3, "schedule shape p (P_SCHEDULE): larger keeps the early steps quieter", above(0)
+    )
 
 
 @dataclass(frozen=True)
 class LossConfig(Group):
-    freq_weight: float = param(2.0, "DCT-L1 weight inside the multi-scale loss (FREQ_LOSS_WEIGHT)", at_least(0))
-    scales: tuple[int, ...] = param((1, 2, 4), "scales of the L1 loss (MULTISCALE_SCALES)", (_scales, "a list of integers >= 1"))
+    freq_weight: float = param(
+        2.0, "DCT-L1 weight inside the multi-scale loss (FREQ_LOSS_WEIGHT)", at_least(0)
+    )
+    scales: tuple[int, ...] = param(
+        (1, 2, 4), "scales of the L1 loss (MULTISCALE_SCALES)", (_scales, "a list of integers >= 1")
+    )
     laplacian_weight: float = param(0.0, "Laplacian-pyramid band L1 weight; 0 = off", at_least(0))
     laplacian_levels: int = param(3, "Laplacian pyramid levels", within(1, 8))
-    perceptual_weight: float = param(0.0, "VGG perceptual weight; 0 = off (the seed's weight when on: 0.05)", at_least(0))
-    vgg_weights: str = param("", "local torchvision vgg19(_bn) weights file, needed when perceptual_weight > 0")
+    perceptual_weight: float = param(
+        0.0, "VGG perceptual weight; 0 = off (the notebook's weight when on: 0.05)", at_least(0)
+    )
+    vgg_weights: str = param(
+        "", "local torchvision vgg19(_bn) weights file, needed when perceptual_weight > 0"
+    )
 
 
 @dataclass(frozen=True)
 class TrainConfig(Group):
     steps: int = param(1500, "optimisation steps", at_least(1))
     batch_size: int = param(8, "patches per step (BATCH_SIZE)", at_least(1))
-    lr: float = param(1e-3, "Adam learning rate (the seed's LEARNING_RATE: 1e-4)", above(0))
+    lr: float = param(1e-3, "Adam learning rate (the notebook's LEARNING_RATE: 1e-4)", above(0))
     lr_min: float = param(1e-7, "cosine schedule floor", at_least(0))
     grad_clip: float = param(1.0, "gradient-norm clip", above(0))
-    ema: float = param(0.999, "EMA decay of the weights (validated and saved); 0 = off", ((lambda v: 0 <= v < 1), "in [0, 1)"))
-    seed: int = param(144, "seed of the weights, batches and noise (SEED)")
-    checkpoint_every: int = param(100, "steps between checkpoints (resume points)", at_least(1), weights=False)
-    eval_every: int = param(200, "steps between validations on the fixed patches", at_least(1), weights=False)
-    eval_sample_steps: int = param(1, "sampling steps of that quick validation (respaced chain)", at_least(1), weights=False)
+    ema: float = param(
+        0.999,
+        "EMA decay of the weights (validated, saved), reached after 9 ema / (1 - ema) steps "
+        "(0.99: 891, 0.999: 8991); 0 = off",
+        ((lambda v: 0 <= v < 1), "in [0, 1)"),
+    )
+    seed: int = param(144, "seed of the weights, batches and noise (SEED)", SEED)
+    checkpoint_every: int = param(
+        100, "steps between checkpoints (resume points)", at_least(1), weights=False
+    )
+    eval_every: int = param(
+        200, "steps between validations on the fixed patches", at_least(1), weights=False
+    )
+    eval_sample_steps: int = param(
+        1, "sampling steps of that quick validation (respaced chain)", at_least(1), weights=False
+    )
     log_every: int = param(10, "steps between log lines", at_least(1), weights=False)
-    max_nonfinite: int = param(10, "non-finite steps in a row (each skipped) before training stops", at_least(1), weights=False)
-    device: str = param("auto", "auto (cuda when available), cpu or cuda", DEVICE, weights=False)
+    max_nonfinite: int = param(
+        10,
+        "non-finite steps in a row (each skipped) before training stops",
+        at_least(1),
+        weights=False,
+    )
+    device: str = param(
+        "auto", "auto (cuda when available), cpu or cuda", one_of(*DEVICES), weights=False
+    )
     compile: bool = param(False, "torch.compile the network (CUDA; static shapes)", weights=False)
     nproc: int = param(
-        1, "data-parallel processes (GPUs) under torchrun (batch_size: the global batch)", at_least(1), weights=False
+        1,
+        "data-parallel processes (GPUs) under torchrun (batch_size: the global batch)",
+        at_least(1),
+        weights=False,
     )
-    workers: int = param(2, "data-loader processes preparing the batches; 0: in the training loop", at_least(0), weights=False)
+    workers: int = param(
+        2,
+        "data-loader processes preparing the batches; 0: in the training loop",
+        at_least(0),
+        weights=False,
+    )
 
 
 @dataclass(frozen=True)
 class EvaluateConfig(Group):
-    steps: int = param(1, "sampling steps, <= diffusion.steps (a respaced chain; 1 scores best in PSNR)", at_least(1))
-    sampler: str = param(
-        "ancestral", "ancestral: fresh noise every step (ResShift); ddim: deterministic after x_T", one_of(*SAMPLERS)
+    steps: int = param(
+        1,
+        "sampling steps, <= diffusion.steps (a respaced chain; 1 scores best in PSNR)",
+        at_least(1),
     )
-    samples: int = param(1, "independent draws averaged (an MMSE estimate); cost x samples", at_least(1))
-    ensemble: bool = param(False, "average over the 8 rotations/flips of the input (x8 self-ensemble); cost x8")
-    seed: int = param(0, "sampling seed (image i uses seed + i)")
-    tile: int = param(0, "0: whole images; else tiles of this side (a multiple of the network's)", at_least(0))
+    sampler: str = param(
+        "ancestral",
+        "ancestral: fresh noise every step (ResShift); ddim: deterministic after x_T",
+        one_of(*SAMPLERS),
+    )
+    samples: int = param(
+        1, "independent draws averaged (an MMSE estimate); cost x samples", at_least(1)
+    )
+    ensemble: bool = param(
+        False, "average over the 8 rotations/flips of the input (x8 self-ensemble); cost x8"
+    )
+    seed: int = param(0, "sampling seed (image i uses seed + i)", SEED)
+    tile: int = param(
+        0, "0: whole images; else tiles of this side (a multiple of the network's)", at_least(0)
+    )
     overlap: int = param(32, "tile overlap in pixels, blended smoothly", at_least(0))
-    device: str = param("auto", "auto (cuda when available), cpu or cuda", DEVICE)
+    device: str = param("auto", "auto (cuda when available), cpu or cuda", one_of(*DEVICES))
     benchmarks: tuple[str, ...] = param(
-        (), "HR folders also scored, each under its folder name in metrics.json", (_folders, "a list of folders, distinct names")
+        (),
+        "HR folders also scored, each under its folder name in metrics.json",
+        (_folders, "a list of folders, distinct names"),
     )
 
 
@@ -186,9 +292,15 @@ class PlotsConfig(Group):
 
 
 GROUPS: dict[str, type[Group]] = {
-    "data": DataConfig, "prepare": PrepareConfig, "model": ModelConfig, "diffusion": DiffusionConfig,
-    "loss": LossConfig, "train": TrainConfig, "evaluate": EvaluateConfig, "plots": PlotsConfig,
-}  # fmt: skip
+    "data": DataConfig,
+    "prepare": PrepareConfig,
+    "model": ModelConfig,
+    "diffusion": DiffusionConfig,
+    "loss": LossConfig,
+    "train": TrainConfig,
+    "evaluate": EvaluateConfig,
+    "plots": PlotsConfig,
+}
 
 
 @dataclass(frozen=True)

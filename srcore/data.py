@@ -2,7 +2,8 @@
 
 Patches are crops of the whole-image y0, exactly what a tile of that image sees at inference.
 `TrainSteps` is what the training loop's data loader serves: step k's batch (this rank's share) with
-its diffusion draws, a pure function of (seed, k), prepared in loader workers off the training thread.
+its diffusion draws, a pure function of (seed, k), prepared in loader workers off the training
+thread.
 """
 
 from __future__ import annotations
@@ -22,19 +23,26 @@ class PatchBatches:
     """Batches of (x0, y0, origin) patches from the cache; batch k is a pure function of (seed, k),
     so a resumed run draws exactly the batches an uninterrupted run would have."""
 
-    def __init__(self, cache: str | os.PathLike, index: pd.DataFrame, split: str, batch_size: int, seed: int):
+    def __init__(
+        self, cache: str | os.PathLike, index: pd.DataFrame, split: str, batch_size: int, seed: int
+    ):
         if index.empty:
             raise UserError(
-                f"no '{split}' patches in the index: is the data folder empty or are all images smaller than the patch?"
+                f"no '{split}' patches in the index: is the data folder empty "
+                "or are all images smaller than the patch?"
             )
         self.index, self.batch_size, self.seed = index, batch_size, seed
         self.cache, self.split, self._images = cache, split, None
 
     @property
     def images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """{image: (HR, y0)} memory-mapped, opened on first use (in each loader worker, not pickled)."""
+        """{image: (HR, y0)} memory-mapped, opened on first use (in each loader worker, not
+        pickled)."""
         if self._images is None:
-            self._images = {name: load_pair(self.cache, self.split, name) for name in self.index["image"].unique()}
+            self._images = {
+                name: load_pair(self.cache, self.split, name)
+                for name in self.index["image"].unique()
+            }
         return self._images
 
     def __getstate__(self) -> dict:
@@ -53,7 +61,9 @@ class PatchBatches:
         origin = torch.tensor(rows[["top", "left"]].to_numpy(dtype=np.int64))
         return to_tensor(np.stack(hr)), to_tensor(np.stack(y0)), origin
 
-    def batch(self, k: int, part: int = 0, parts: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(
+        self, k: int, part: int = 0, parts: int = 1
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Batch k, or share `part` of `parts` equal shares of it (data-parallel ranks)."""
         rng = np.random.default_rng([self.seed, k])
         picks = rng.integers(0, len(self.index), self.batch_size)
@@ -62,14 +72,28 @@ class PatchBatches:
 
 
 class TrainSteps(torch.utils.data.Dataset):
-    """Item k = (x0, y0, origin, t, noise) of training step k for rank `part` of `parts`: the share of
-    batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all drawn from
-    (seed, k) alone, so a resumed run, a data-parallel run and a single process see the same batch."""
+    """Item k = (x0, y0, origin, t, noise) of training step k for rank `part` of `parts`: the share
+    of
+    batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all drawn
+    from
+    (seed, k) alone, so a resumed run, a data-parallel run and a single process see the same
+    batch."""
 
-    def __init__(self, patches: PatchBatches, num_steps: int, seed: int, part: int = 0, parts: int = 1):
+    def __init__(
+        self, patches: PatchBatches, num_steps: int, seed: int, part: int = 0, parts: int = 1
+    ):
         if patches.batch_size % parts:
-            raise UserError(f"train.batch_size = {patches.batch_size} must be a multiple of the {parts} processes")
-        self.patches, self.num_steps, self.seed, self.part, self.parts = patches, num_steps, seed, part, parts
+            raise UserError(
+                f"train.batch_size = {patches.batch_size} must be a multiple of the {parts} "
+                "processes"
+            )
+        self.patches, self.num_steps, self.seed, self.part, self.parts = (
+            patches,
+            num_steps,
+            seed,
+            part,
+            parts,
+        )
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, ...]:
         x0, y0, origin = self.patches.batch(k, self.part, self.parts)

@@ -19,16 +19,23 @@ def mod_crop(hr: np.ndarray, scale: int) -> np.ndarray:
 
 
 def bicubic_resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 H x W x C -> uint8 at size (width, height), Pillow BICUBIC (per channel for C != 3)."""
-    if img.ndim == 3 and img.shape[2] == 3:
+    """H x W (x C) -> at size (width, height), Pillow BICUBIC. uint8 stays uint8 (rounded and
+    clipped by Pillow); float32 stays float32, unclipped (per channel, Pillow's mode F)."""
+    if img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8:
         return np.asarray(Image.fromarray(img).resize(size, Image.BICUBIC))
     planes = img[..., None] if img.ndim == 2 else img
-    out = [np.asarray(Image.fromarray(planes[..., c]).resize(size, Image.BICUBIC)) for c in range(planes.shape[2])]
+    out = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(planes[..., c])).resize(size, Image.BICUBIC)
+        )
+        for c in range(planes.shape[2])
+    ]
     return np.stack(out, axis=2) if img.ndim == 3 else out[0]
 
 
 def degrade(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """uint8 HR (H x W x 3) -> (mod-cropped HR, LR at 1/scale, y0 = bicubic upsample of LR), all uint8."""
+    """uint8 HR (H x W x 3) -> (mod-cropped HR, LR at 1/scale, y0 = bicubic upsample of LR), all
+    uint8."""
     hr = mod_crop(hr, scale)
     h, w = hr.shape[:2]
     if h < scale or w < scale:
@@ -38,6 +45,7 @@ def degrade(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def upsample(lr: np.ndarray, scale: int) -> np.ndarray:
-    """The bicubic base y0 of an LR image: uint8 h x w x C -> uint8 (h*scale) x (w*scale) x C."""
+    """The bicubic base y0 of an LR image: h x w x C -> (h*scale) x (w*scale) x C, uint8 or float32
+    as given."""
     h, w = lr.shape[:2]
     return bicubic_resize(lr, (w * scale, h * scale))

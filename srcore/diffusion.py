@@ -1,8 +1,8 @@
 """The ResShift diffusion process (Yue et al. 2023): shifting the residual e0 = y0 - x0 with noise.
 
     q(x_t | x0, y0)       = N(x0 + eta_t (y0 - x0), kappa^2 eta_t I)
-    q(x_{t-1} | x_t, x0)  = N((eta_{t-1}/eta_t) x_t + (alpha_t/eta_t) x0, kappa^2 (eta_{t-1}/eta_t) alpha_t I)
-    alpha_t = eta_t - eta_{t-1}, eta_0 = 0
+    q(x_{t-1} | x_t, x0)  = N((eta_{t-1}/eta_t) x_t + (alpha_t/eta_t) x0, kappa^2 (eta_{t-1}/eta_t)
+    alpha_t I) alpha_t = eta_t - eta_{t-1}, eta_0 = 0
 
 Two samplers walk the chain: "ancestral" (ResShift's: x_{t-1} drawn from the posterior, fresh
 noise at every step) and "ddim" (deterministic after x_T: x_{t-1} is the marginal at t-1 with the
@@ -25,7 +25,8 @@ from .config import SAMPLERS, DiffusionConfig
 
 
 def eta_schedule(steps: int, eta_1: float, eta_T: float, power: float) -> np.ndarray:
-    """eta_t for t = 1..T: geometric in sqrt(eta) along ((t-1)/(T-1))^p, from eta_1 to eta_T (the seed's)."""
+    """eta_t for t = 1..T: geometric in sqrt(eta) along ((t-1)/(T-1))^p, from eta_1 to eta_T (the
+    seed's)."""
     if steps == 1:
         return np.array([eta_T], dtype=np.float64)
     u = (np.arange(steps, dtype=np.float64) / (steps - 1)) ** power
@@ -33,7 +34,8 @@ def eta_schedule(steps: int, eta_1: float, eta_T: float, power: float) -> np.nda
 
 
 class ResShift:
-    """The chain over kept timesteps. Chain index k = 1..K; `timesteps[k]` is what the network sees."""
+    """The chain over kept timesteps. Chain index k = 1..K; `timesteps[k]` is what the network
+    sees."""
 
     def __init__(self, etas: Sequence[float], kappa: float, timesteps: Sequence[int] | None = None):
         etas = np.asarray(etas, dtype=np.float64)
@@ -66,28 +68,42 @@ class ResShift:
         v = a[torch.as_tensor(t).cpu()].to(device=x.device, dtype=x.dtype)
         return v.reshape(-1, *([1] * (x.dim() - 1)))
 
-    def q_mean_variance(self, x0: torch.Tensor, y0: torch.Tensor, t) -> tuple[torch.Tensor, torch.Tensor]:
+    def q_mean_variance(
+        self, x0: torch.Tensor, y0: torch.Tensor, t
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Moments of q(x_t | x0, y0); t: chain index (int or B tensor)."""
         eta = self._at(self.eta, t, x0)
         return x0 + eta * (y0 - x0), self.kappa**2 * eta
 
-    def q_sample(self, x0: torch.Tensor, y0: torch.Tensor, t, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Draw x_t ~ q(x_t | x0, y0) for a whole batch at once. x0, y0: B x C x H x W; t: B chain indices."""
+    def q_sample(
+        self, x0: torch.Tensor, y0: torch.Tensor, t, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Draw x_t ~ q(x_t | x0, y0) for a whole batch at once. x0, y0: B x C x H x W; t: B chain
+        indices."""
         if noise is None:
             noise = torch.randn_like(x0)
         mean, var = self.q_mean_variance(x0, y0, t)
         return mean + var.sqrt() * noise
 
-    def q_posterior_mean_variance(self, x0: torch.Tensor, x_t: torch.Tensor, t) -> tuple[torch.Tensor, torch.Tensor]:
+    def q_posterior_mean_variance(
+        self, x0: torch.Tensor, x_t: torch.Tensor, t
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Moments of q(x_{t-1} | x_t, x0)."""
         t = torch.as_tensor(t)
-        eta, eta_prev, alpha = self._at(self.eta, t, x_t), self._at(self.eta, t - 1, x_t), self._at(self.alpha, t, x_t)
+        eta, eta_prev, alpha = (
+            self._at(self.eta, t, x_t),
+            self._at(self.eta, t - 1, x_t),
+            self._at(self.alpha, t, x_t),
+        )
         mean = (eta_prev / eta) * x_t + (alpha / eta) * x0
         return mean, self.kappa**2 * (eta_prev / eta) * alpha
 
-    def ddim_step(self, x0: torch.Tensor, x_t: torch.Tensor, y0: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
+    def ddim_step(
+        self, x0: torch.Tensor, x_t: torch.Tensor, y0: torch.Tensor, t: torch.Tensor | int
+    ) -> torch.Tensor:
         """Deterministic x_{t-1}: the marginal mean at t-1 plus the noise x_t implies, rescaled.
-        x_{t-1} = x0 + eta_{t-1} (y0 - x0) + sqrt(eta_{t-1} / eta_t) (x_t - x0 - eta_t (y0 - x0))."""
+        x_{t-1} = x0 + eta_{t-1} (y0 - x0) + sqrt(eta_{t-1} / eta_t) (x_t - x0 - eta_t (y0 -
+        x0))."""
         t = torch.as_tensor(t)
         eta, eta_prev = self._at(self.eta, t, x_t), self._at(self.eta, t - 1, x_t)
         return x0 + eta_prev * (y0 - x0) + (eta_prev / eta).sqrt() * (x_t - x0 - eta * (y0 - x0))

@@ -1,4 +1,5 @@
-"""Conditioning features computed from the bicubic base y0: Fourier positional encoding and local amplitude.
+"""Conditioning features computed from the bicubic base y0: Fourier positional encoding and local
+amplitude.
 
 Both are defined so that a pixel gets the same value whether it is seen inside a training patch,
 a whole image or an inference tile:
@@ -26,7 +27,9 @@ def pad_reflect(x: torch.Tensor, left: int, right: int, top: int, bottom: int) -
     return F.pad(x, (left, right, top, bottom), mode=mode)
 
 
-def fourier_encoding(origin: torch.Tensor, height: int, width: int, n_freqs: int, period: float = 256.0) -> torch.Tensor:
+def fourier_encoding(
+    origin: torch.Tensor, height: int, width: int, n_freqs: int, period: float = 256.0
+) -> torch.Tensor:
     """Positional encoding of absolute pixel positions.
 
     origin: B x 2 (top, left) of the crop in HR pixels. Returns B x 4*n_freqs x H x W in [-1, 1]:
@@ -45,7 +48,8 @@ def fourier_encoding(origin: torch.Tensor, height: int, width: int, n_freqs: int
 
 
 def local_amplitude(x01: torch.Tensor, kernel: int = 7) -> torch.Tensor:
-    """Local contrast map. x01: B x C x H x W in [0, 1] -> B x 1 x H x W in [0, 1] (2 x local std)."""
+    """Local contrast map. x01: B x C x H x W in [0, 1] -> B x 1 x H x W in [0, 1] (2 x local
+    std)."""
     r = kernel // 2
     xp = pad_reflect(x01, r, r, r, r)
     mu = F.avg_pool2d(xp, kernel, stride=1)

@@ -22,18 +22,18 @@ from tqdm import tqdm
 
 from .atomic import write_json
 from .cli import HelpFormatter, call
+from .config import SCALES
 from .degrade import degrade
+from .device import pick_device
 from .diffusion import ResShift
 from .errors import UserError
 from .images import IMAGE_SUFFIXES, ImageReadError, list_images, read_image
 from .metrics import score
 from .model import DualDomainUNet
-from .sampler import pick_device
+from .sampling import add_sampling_options, load_sampler, sampling_of, seed_value
 from .tiles import super_resolve_image
-from .upscale import add_sampling_options, load_sampler, sampling_of
 
 KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
-SCALES = (2, 3, 4)
 
 
 def evaluate_images(
@@ -47,17 +47,32 @@ def evaluate_images(
     sampling: dict | None = None,
 ) -> tuple[dict, list[dict], dict[str, np.ndarray]]:
     """items: (name, HR uint8, y0 uint8), HR already mod-cropped. model=None scores bicubic alone.
-    sampling: {sampler, samples, ensemble} of srcore.tiles.super_resolve_image (default: one ancestral draw).
-    Returns (summary, per-image rows, {name: SR uint8}); the summary has the seconds spent sampling."""
+    sampling: {sampler, samples, ensemble} of srcore.tiles.super_resolve_image (default: one
+    ancestral draw).
+    Returns (summary, per-image rows, {name: SR uint8}); the summary has the seconds spent
+    sampling."""
     rows, srs, seconds = [], {}, 0.0
     for i, (name, hr, y0) in enumerate(tqdm(list(items), desc="evaluate", unit="img")):
         t0 = time.perf_counter()
-        sr = y0 if model is None else super_resolve_image(model, diffusion, y0, seed + i, tile, overlap, **(sampling or {}))
+        sr = y0
+        if model is not None:
+            sr = super_resolve_image(
+                model, diffusion, y0, seed + i, tile, overlap, **(sampling or {})
+            )
         seconds += time.perf_counter() - t0
-        s, b = score(sr, hr, scale), score(y0, hr, scale)
-        rows.append({"image": name, **s, **{f"{k}_bicubic": b[k] for k in KEYS}, "psnr_y_gain": s["psnr_y"] - b["psnr_y"]})
+        ours, bicubic = score(sr, hr, scale), score(y0, hr, scale)
+        rows.append(
+            {
+                "image": name,
+                **ours,
+                **{f"{k}_bicubic": bicubic[k] for k in KEYS},
+                "psnr_y_gain": ours["psnr_y"] - bicubic["psnr_y"],
+            }
+        )
         srs[name] = sr
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "image"} if rows else {}
+    mean = (
+        {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "image"} if rows else {}
+    )
     summary = {
         **mean,
         "ssim_y_gain": mean.get("ssim_y", 0.0) - mean.get("ssim_y_bicubic", 0.0),
@@ -71,13 +86,16 @@ def evaluate_images(
 
 
 def folder_items(hr_dir: Path, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, mod-cropped HR, y0) of every readable image of hr_dir; the others are reported and skipped.
+    """(name, mod-cropped HR, y0) of every readable image of hr_dir; the others are reported and
+    skipped.
 
     A missing folder, a folder without images, or one where no image could be read is a UserError.
     """
     paths, items, skipped = list_images(hr_dir), [], []
     if not paths:
-        raise UserError(f"{hr_dir}: no images in this folder (looked for {', '.join(IMAGE_SUFFIXES)})")
+        raise UserError(
+            f"{hr_dir}: no images in this folder (looked for {', '.join(IMAGE_SUFFIXES)})"
+        )
     for p in paths:
         try:
             hr, _, y0 = degrade(read_image(p), scale)
@@ -86,7 +104,9 @@ def folder_items(hr_dir: Path, scale: int) -> list[tuple[str, np.ndarray, np.nda
             continue
         items.append((p.name, hr, y0))
     if not items:
-        raise UserError(f"{hr_dir}: none of its {len(paths)} image(s) could be read (first: {skipped[0]})")
+        raise UserError(
+            f"{hr_dir}: none of its {len(paths)} image(s) could be read (first: {skipped[0]})"
+        )
     for msg in skipped:
         print(f"skipped: {msg}", file=sys.stderr)
     return items
@@ -94,33 +114,56 @@ def folder_items(hr_dir: Path, scale: int) -> list[tuple[str, np.ndarray, np.nda
 
 def parser() -> argparse.ArgumentParser:
     """The command line of srcore-evaluate."""
-    ap = argparse.ArgumentParser(prog="srcore-evaluate", description=__doc__, formatter_class=HelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="srcore-evaluate", description=__doc__, formatter_class=HelpFormatter
+    )
     which = ap.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", type=Path, help="a model file written by the train stage")
-    which.add_argument("--bicubic", action="store_true", help="score bicubic alone, without a model")
-    ap.add_argument("--hr-dir", type=Path, required=True, help="a folder of HR images (not recursive)")
+    which.add_argument(
+        "--bicubic", action="store_true", help="score bicubic alone, without a model"
+    )
+    ap.add_argument(
+        "--hr-dir", type=Path, required=True, help="a folder of HR images (not recursive)"
+    )
     ap.add_argument("--out", type=Path, required=True, help="the JSON file to write")
-    ap.add_argument("--scale", type=int, default=4, choices=SCALES, help="the scale of --bicubic (a model file has its own)")
-    ap.add_argument("--seed", type=int, default=0, help="image i of the folder is sampled with seed + i")
+    ap.add_argument(
+        "--scale",
+        type=int,
+        default=4,
+        choices=SCALES,
+        help="the scale of --bicubic (a model has its own)",
+    )
+    ap.add_argument(
+        "--seed", type=seed_value, default=0, help="image i of the folder is sampled with seed + i"
+    )
     add_sampling_options(ap, tile=0)
     return ap
 
 
-def evaluate(a: argparse.Namespace) -> int:
+def evaluate(args: argparse.Namespace) -> int:
     """Score the folder and write the JSON; a user's mistake raises (see srcore.cli)."""
     model = diffusion = None
-    device, scale = pick_device(a.device), a.scale  # a device that cannot be used stops even --bicubic
-    if a.model is not None:
-        model, diffusion, scale = load_sampler(a.model, device, a.steps, a.tile, a.overlap, a.samples)
-    items = folder_items(a.hr_dir, scale)
-    summary, rows, _ = evaluate_images(items, scale, model, diffusion, a.seed, a.tile, a.overlap, sampling_of(a))
-    write_json(a.out, {**summary, "images": rows})
-    print(f"{summary['n_images']} images: PSNR-Y {summary['psnr_y']:.3f} dB (bicubic {summary['psnr_y_bicubic']:.3f}) -> {a.out}")
+    device = pick_device(args.device)  # a device that cannot be used stops even --bicubic
+    scale = args.scale
+    if args.model is not None:
+        model, diffusion, scale = load_sampler(
+            args.model, device, args.steps, args.tile, args.overlap, args.samples
+        )
+    items = folder_items(args.hr_dir, scale)
+    summary, rows, _ = evaluate_images(
+        items, scale, model, diffusion, args.seed, args.tile, args.overlap, sampling_of(args)
+    )
+    write_json(args.out, {**summary, "images": rows})
+    psnr, bicubic = summary["psnr_y"], summary["psnr_y_bicubic"]
+    print(
+        f"{summary['n_images']} images: PSNR-Y {psnr:.3f} dB (bicubic {bicubic:.3f}) -> {args.out}"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse argv (default: sys.argv) and evaluate; returns the exit code (2 for a user's mistake)."""
+    """Parse argv (default: sys.argv) and evaluate; returns the exit code (2 for a user's
+    mistake)."""
     return call(evaluate, parser().parse_args(argv))
 
 

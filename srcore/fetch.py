@@ -26,10 +26,13 @@ from .images import IMAGE_SUFFIXES, ImageReadError, open_image
 # The embedded default: photographs inside scikit-image's wheel. Fixed split, no image in both;
 # the motorcycle stereo pair stays together on the training side.
 SAMPLE_SPLIT = {
-    "train": ["astronaut.png", "brick.png", "camera.png", "coins.png", "grass.png", "gravel.png", "hubble_deep_field.jpg",
-              "ihc.png", "moon.png", "motorcycle_left.png", "motorcycle_right.png", "retina.jpg", "rocket.jpg"],
+    "train": [
+        *("astronaut.png", "brick.png", "camera.png", "coins.png", "grass.png", "gravel.png"),
+        *("hubble_deep_field.jpg", "ihc.png", "moon.png", "motorcycle_left.png"),
+        *("motorcycle_right.png", "retina.jpg", "rocket.jpg"),
+    ],
     "valid": ["chelsea.png", "coffee.png"],
-}  # fmt: skip
+}
 
 DIV2K_ARCHIVES = {"train": "DIV2K_train_HR", "valid": "DIV2K_valid_HR"}
 DIV2K_COUNTS = {"train": 800, "valid": 100}
@@ -67,10 +70,20 @@ def copy_checked(files: list[Path], dst: Path, source: str, split: str, log=prin
     dst.mkdir(parents=True, exist_ok=True)
     rows = []
     for p in tqdm(files, desc=f"fetch {split}", unit="img", leave=False):
-        row = {"split": split, "name": p.name, "source": source, "width": 0, "height": 0, "sha256": "", "status": "ok"}
+        row = {
+            "split": split,
+            "name": p.name,
+            "source": source,
+            "width": 0,
+            "height": 0,
+            "sha256": "",
+            "status": "ok",
+        }
         try:
             if p.suffix.lower() not in IMAGE_SUFFIXES:
-                raise ImageReadError(f"{p}: not an image file name (allowed: {', '.join(IMAGE_SUFFIXES)})")
+                raise ImageReadError(
+                    f"{p}: not an image file name (allowed: {', '.join(IMAGE_SUFFIXES)})"
+                )
             row["width"], row["height"] = open_image(p).size
             out = dst / p.name
             if p.parent.resolve() != dst.resolve():  # extracted archives are already in place
@@ -102,7 +115,9 @@ def download(url: str, dst: Path, timeout: float = 60.0) -> Path:
             return dst
         raise FetchError(f"{url}: HTTP {e.code} {e.reason}") from e
     except (urllib.error.URLError, OSError) as e:
-        raise FetchError(f"{url}: cannot connect ({e}); set data.div2k_dir to archives you already have") from e
+        raise FetchError(
+            f"{url}: cannot connect ({e}); set data.div2k_dir to archives you already have"
+        ) from e
     with resp:
         if have and resp.status != 206:
             have = 0  # the server ignored the Range header: start again
@@ -115,7 +130,9 @@ def download(url: str, dst: Path, timeout: float = 60.0) -> Path:
                     f.write(block)
                     bar.update(len(block))
             except (OSError, urllib.error.URLError) as e:
-                raise FetchError(f"{url}: transfer cut off at {f.tell()} bytes ({e}); run again to resume") from e
+                raise FetchError(
+                    f"{url}: transfer cut off at {f.tell()} bytes ({e}); run again to resume"
+                ) from e
     got = part.stat().st_size
     if total is not None and got < total:
         raise FetchError(f"{url}: transfer cut off at {got} of {total} bytes; run again to resume")
@@ -124,21 +141,28 @@ def download(url: str, dst: Path, timeout: float = 60.0) -> Path:
 
 
 def check_archive(path: Path, prefix: str, count: int) -> list[zipfile.ZipInfo]:
-    """Verify a DIV2K-style zip: readable, CRCs good, `count` members named prefix/NNNN.png, all safe."""
+    """Verify a DIV2K-style zip: readable, CRCs good, `count` members named prefix/NNNN.png, all
+    safe."""
     pattern = re.compile(rf"^{re.escape(prefix)}/\d{{4}}\.png$")
     try:
         with zipfile.ZipFile(path) as z:
             bad = z.testzip()
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise FetchError(f"{path}: not a whole zip archive ({e}); delete it to download again") from e
+        raise FetchError(
+            f"{path}: not a whole zip archive ({e}); delete it to download again"
+        ) from e
     if bad is not None:
-        raise FetchError(f"{path}: member {bad} is corrupt (CRC mismatch); delete the archive to download again")
+        raise FetchError(
+            f"{path}: member {bad} is corrupt (CRC mismatch); delete the archive to download again"
+        )
     for info in infos:
         unsafe_member(info, path)
     images = [i for i in infos if pattern.match(i.filename)]
     if len(images) != count:
-        raise FetchError(f"{path}: expected {count} members named {prefix}/NNNN.png, found {len(images)}")
+        raise FetchError(
+            f"{path}: expected {count} members named {prefix}/NNNN.png, found {len(images)}"
+        )
     return images
 
 
@@ -147,7 +171,10 @@ def unsafe_member(info: zipfile.ZipInfo, archive: Path) -> None:
     parts = Path(name.replace("\\", "/")).parts
     is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts or is_link:
-        raise FetchError(f"{archive}: refusing member {name!r} (absolute path, '..' or link would escape the folder)")
+        raise FetchError(
+            f"{archive}: refusing member {name!r} "
+            "(absolute path, '..' or link would escape the folder)"
+        )
 
 
 def extract_flat(archive: Path, members: list[zipfile.ZipInfo], dst: Path) -> list[Path]:
@@ -165,15 +192,20 @@ def extract_flat(archive: Path, members: list[zipfile.ZipInfo], dst: Path) -> li
     return out
 
 
-def div2k_files(div2k_dir: str, url: str, downloads: Path, split: str, count: int, dst: Path) -> list[Path]:
-    """HR image files of one DIV2K split: a local folder's files, or an archive (from data.div2k_dir or
+def div2k_files(
+    div2k_dir: str, url: str, downloads: Path, split: str, count: int, dst: Path
+) -> list[Path]:
+    """HR image files of one DIV2K split: a local folder's files, or an archive (from data.div2k_dir
+    or
     downloaded into `downloads`) checked and extracted into dst."""
     name = DIV2K_ARCHIVES[split]
     local = Path(div2k_dir) if div2k_dir else None
     if local is not None and (local / name).is_dir():
         files = sorted((local / name).glob("*.png"))
         if len(files) != count:
-            raise FetchError(f"data.div2k_dir: {local / name} holds {len(files)} PNG files, expected {count}")
+            raise FetchError(
+                f"data.div2k_dir: {local / name} holds {len(files)} PNG files, expected {count}"
+            )
         return files
     if local is not None and (local / f"{name}.zip").is_file():
         archive = local / f"{name}.zip"

@@ -1,4 +1,5 @@
-"""The pictures: comparison panels, the reverse chain, training curves, per-image gain (matplotlib, Agg)."""
+"""The pictures: comparison panels, the reverse chain, training curves, per-image gain (matplotlib,
+Agg)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def save(fig: plt.Figure, path: str | Path) -> None:
 
 
 def busiest_window(hr: np.ndarray, size: int) -> tuple[int, int]:
-    """(top, left) of the size x size window of uint8 HR with the most gradient energy (where detail matters)."""
+    """(top, left) of the size x size window of uint8 HR with the most gradient energy (where detail
+    matters)."""
     y = rgb_to_y(hr)
     g = np.abs(np.diff(y, axis=0))[:, :-1] + np.abs(np.diff(y, axis=1))[:-1]
     size = min(size, *g.shape)
@@ -33,16 +35,24 @@ def busiest_window(hr: np.ndarray, size: int) -> tuple[int, int]:
     return int(top) * 4, int(left) * 4
 
 
-def compare(name: str, hr: np.ndarray, y0: np.ndarray, sr: np.ndarray, row, zoom: int) -> plt.Figure:
+def compare(
+    name: str, hr: np.ndarray, y0: np.ndarray, sr: np.ndarray, row, zoom: int
+) -> plt.Figure:
     """bicubic | SR | HR | error maps, whole image on top and the busiest zoom x zoom crop below.
     row: psnr_y, ssim_y, psnr_y_bicubic, psnr_y_gain of this image."""
     top, left = busiest_window(hr, zoom)
     err = lambda a: np.abs(rgb_to_y(a) - rgb_to_y(hr))  # noqa: E731
     fig, ax = plt.subplots(2, 4, figsize=(16, 8))
-    titles = [f"bicubic {row.psnr_y_bicubic:.2f} dB", f"SR {row.psnr_y:.2f} dB / {row.ssim_y:.4f}", "HR"]
+    titles = [
+        f"bicubic {row.psnr_y_bicubic:.2f} dB",
+        f"SR {row.psnr_y:.2f} dB / {row.ssim_y:.4f}",
+        "HR",
+    ]
     for i, (img, title) in enumerate(zip((y0, sr, hr), titles)):
         ax[0, i].imshow(img)
-        ax[0, i].add_patch(plt.Rectangle((left, top), zoom, zoom, fill=False, color="yellow", lw=1.5))
+        ax[0, i].add_patch(
+            plt.Rectangle((left, top), zoom, zoom, fill=False, color="yellow", lw=1.5)
+        )
         ax[0, i].set_title(title)
         ax[1, i].imshow(img[top : top + zoom, left : left + zoom], interpolation="nearest")
     for r, (img, label) in enumerate(((sr, "|SR - HR| (Y)"), (y0, "|bicubic - HR| (Y)"))):
@@ -66,7 +76,9 @@ def chain_figure(chain: np.ndarray, n: int = 8) -> plt.Figure:
 
 def training_figure(series: dict[str, pd.DataFrame]) -> plt.Figure:
     """series: {name: DataFrame with columns step and the value} -> one panel each."""
-    fig, ax = plt.subplots(1, max(1, len(series)), figsize=(5.5 * max(1, len(series)), 3.5), squeeze=False)
+    fig, ax = plt.subplots(
+        1, max(1, len(series)), figsize=(5.5 * max(1, len(series)), 3.5), squeeze=False
+    )
     for a, (name, df) in zip(ax[0], series.items()):
         a.plot(df["step"], df.iloc[:, 1], marker="." if len(df) < 30 else None)
         a.set_xlabel("step"), a.set_title(name)
@@ -76,5 +88,9 @@ def training_figure(series: dict[str, pd.DataFrame]) -> plt.Figure:
 def gain_figure(names: list[str], gains: np.ndarray) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(max(4, 0.5 * len(names)), 3.5))
     ax.bar(names, gains, color=np.where(np.asarray(gains) >= 0, "tab:green", "tab:red"))
-    ax.axhline(0, color="k", lw=0.8), ax.set_ylabel("PSNR-Y gain over bicubic (dB)"), ax.tick_params(axis="x", rotation=60)
+    (
+        ax.axhline(0, color="k", lw=0.8),
+        ax.set_ylabel("PSNR-Y gain over bicubic (dB)"),
+        ax.tick_params(axis="x", rotation=60),
+    )
     return fig

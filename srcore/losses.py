@@ -19,12 +19,22 @@ from .config import LossConfig
 from .dct import dct2d
 
 
-def multiscale_dct_l1(pred: torch.Tensor, target: torch.Tensor, scales=(1, 2, 4), freq_weight: float = 2.0) -> torch.Tensor:
+def multiscale_dct_l1(
+    pred: torch.Tensor, target: torch.Tensor, scales=(1, 2, 4), freq_weight: float = 2.0
+) -> torch.Tensor:
     p, t = (pred + 1) / 2, (target + 1) / 2
     total, wsum = 0.0, 0.0
     for s in scales:
-        ps = p if s == 1 else F.interpolate(p, scale_factor=1 / s, mode="bilinear", align_corners=False)
-        ts = t if s == 1 else F.interpolate(t, scale_factor=1 / s, mode="bilinear", align_corners=False)
+        ps = (
+            p
+            if s == 1
+            else F.interpolate(p, scale_factor=1 / s, mode="bilinear", align_corners=False)
+        )
+        ts = (
+            t
+            if s == 1
+            else F.interpolate(t, scale_factor=1 / s, mode="bilinear", align_corners=False)
+        )
         term = F.l1_loss(ps, ts) + freq_weight * F.l1_loss(dct2d(ps), dct2d(ts))
         total, wsum = total + term / s, wsum + 1 / s
     return total / wsum
@@ -41,7 +51,9 @@ def laplacian_pyramid(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
     bands = []
     for _ in range(levels):
         low = _blur_down(x)
-        bands.append(x - F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False))
+        bands.append(
+            x - F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        )
         x = low
     return bands + [x]
 
@@ -52,7 +64,29 @@ def laplacian_l1(pred: torch.Tensor, target: torch.Tensor, levels: int = 3) -> t
     return sum(F.l1_loss(a, b) for a, b in zip(bp, bt)) / len(bp)
 
 
-_VGG19 = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
+_VGG19 = [
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    512,
+    "M",
+]
 
 
 class VGGPerceptual(nn.Module):
@@ -64,22 +98,33 @@ class VGGPerceptual(nn.Module):
         path = Path(weights) if weights else None
         if path is None or not path.is_file():
             raise FileNotFoundError(
-                f"loss.vgg_weights: VGG weights file {str(weights)!r} not found. The perceptual loss needs a local "
-                "copy of torchvision's vgg19 or vgg19_bn weights (they cannot be downloaded at run time); "
+                f"loss.vgg_weights: VGG weights file {str(weights)!r} not found. "
+                "The perceptual loss needs a local copy of torchvision's vgg19 or vgg19_bn "
+                "weights (they cannot be downloaded at run time); "
                 "set loss.vgg_weights to that file or loss.perceptual_weight to 0."
             )
         state = torch.load(path, map_location="cpu", weights_only=True)
-        state = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
+        state = {
+            k.removeprefix("features."): v
+            for k, v in state.items()
+            if not k.startswith("classifier.")
+        }
         bn = any(k.endswith("running_mean") for k in state)
         layers, cin = [], 3
         for v in _VGG19:
             if v == "M":
                 layers.append(nn.MaxPool2d(2))
                 continue
-            layers += [nn.Conv2d(cin, v, 3, padding=1)] + ([nn.BatchNorm2d(v)] if bn else []) + [nn.ReLU(inplace=True)]
+            layers += (
+                [nn.Conv2d(cin, v, 3, padding=1)]
+                + ([nn.BatchNorm2d(v)] if bn else [])
+                + [nn.ReLU(inplace=True)]
+            )
             cin = v
         self.features = nn.Sequential(*layers[:-1])  # drop the last pool: keep spatial features
-        self.features.load_state_dict({k: v for k, v in state.items() if int(k.split(".")[0]) < len(self.features)})
+        self.features.load_state_dict(
+            {k: v for k, v in state.items() if int(k.split(".")[0]) < len(self.features)}
+        )
         self.features.eval().requires_grad_(False)
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))

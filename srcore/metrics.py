@@ -35,9 +35,18 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
 
 
 def score(sr: np.ndarray, hr: np.ndarray, border: int) -> dict[str, float]:
-    """psnr_y, ssim_y, psnr_rgb, ssim_rgb of uint8 SR against uint8 HR (same size), border cropped."""
+    """psnr_y, ssim_y, psnr_rgb, ssim_rgb of uint8 SR against uint8 HR (same size), border
+    cropped."""
     if sr.shape != hr.shape or sr.dtype != np.uint8 or hr.dtype != np.uint8:
-        raise ValueError(f"score needs two uint8 images of one shape, got {sr.shape} {sr.dtype} / {hr.shape} {hr.dtype}")
+        raise ValueError(
+            "score needs two uint8 images of one shape, "
+            f"got {sr.shape} {sr.dtype} / {hr.shape} {hr.dtype}"
+        )
     ys, yh = _crop(rgb_to_y(sr), border), _crop(rgb_to_y(hr), border)
     cs, ch = _crop(sr, border), _crop(hr, border)
-    return {"psnr_y": psnr(ys, yh), "ssim_y": ssim(ys, yh), "psnr_rgb": psnr(cs, ch), "ssim_rgb": ssim(cs, ch)}
+    return {
+        "psnr_y": psnr(ys, yh),
+        "ssim_y": ssim(ys, yh),
+        "psnr_rgb": psnr(cs, ch),
+        "ssim_rgb": ssim(cs, ch),
+    }

@@ -2,8 +2,9 @@
 
 The network predicts the residual x0 - y0 from (x_t, t, cond), where cond = condition(y0, origin)
 is y0 plus its positional encoding and amplitude map. It knows nothing of the diffusion schedule:
-t is just a number fed to a sinusoidal embedding. Any H x W is accepted (padded to the multiple the
-pooling, the wavelet and the block DCT need, cropped back).
+t is just a number fed to a sinusoidal embedding. H and W must be multiples of
+`cfg.size_multiple` (what the stem, the poolings, the wavelet and the block DCT need):
+srcore.sampler pads whole images once, and training patches are multiples by the params check.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from torch import nn
 
 from .config import ModelConfig
 from .dct import block_dct, block_idct, dct2d, idct2d
-from .encodings import fourier_encoding, local_amplitude, pad_reflect
+from .encodings import fourier_encoding, local_amplitude
 
 
 class TimeEmbedding(nn.Module):
-    """t (B,) -> B x dim: sinusoidal features (as in the seed and DDPM) through a 2-layer MLP."""
+    """t (B,) -> B x dim: sinusoidal features (as in the notebook and DDPM) through a 2-layer
+    MLP."""
 
     def __init__(self, dim: int):
         super().__init__()
@@ -37,18 +39,24 @@ class TimeEmbedding(nn.Module):
 class ConvBlock(nn.Sequential):
     def __init__(self, cin: int, cout: int):
         super().__init__(
-            nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True)
+            nn.Conv2d(cin, cout, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1),
+            nn.ReLU(inplace=True),
         )
 
 
 class DCTBranch(nn.Module):
-    """DCT -> 1x1 conv, ReLU, 1x1 conv on the coefficients -> inverse DCT. The 1x1 convs mix channels
+    """DCT -> 1x1 conv, ReLU, 1x1 conv on the coefficients -> inverse DCT. The 1x1 convs mix
+    channels
     at each coefficient of each block, so they run on block_dct's (blocks x coefficients) layout."""
 
     def __init__(self, ch: int, block: int):
         super().__init__()
         self.block = block
-        self.process = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.ReLU(inplace=True), nn.Conv2d(ch, ch, 1))
+        self.process = nn.Sequential(
+            nn.Conv2d(ch, ch, 1), nn.ReLU(inplace=True), nn.Conv2d(ch, ch, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.block == 0:
@@ -61,8 +69,9 @@ class DWTBranch(nn.Module):
     """One-level Haar DWT; LL, LH, HL, HH each get their own 1x1 conv; inverse DWT.
 
     The Haar transform of each 2x2 block [[a, b], [c, d]] is written out (sums and differences, as
-    pytorch-wavelets' 'haar' computes it, band order and signs included): no filter convolutions, and
-    it runs in bf16 under autocast. The per-band convs' weights are the rows of one grouped conv.
+    pytorch-wavelets' 'haar' computes it, band order and signs included): no filter convolutions,
+    and it runs in bf16 under autocast. The per-band convs' weights are the rows of one grouped
+    conv.
     """
 
     def __init__(self, ch: int):
@@ -72,11 +81,23 @@ class DWTBranch(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a, b, c, d = x[..., 0::2, 0::2], x[..., 0::2, 1::2], x[..., 1::2, 0::2], x[..., 1::2, 1::2]
         top, bottom, dtop, dbottom = a + b, c + d, a - b, c - d  # row sums and row differences
-        bands = ((top + bottom) / 2, (top - bottom) / 2, (dtop + dbottom) / 2, (dtop - dbottom) / 2)  # LL, LH, HL, HH
+        bands = (
+            (top + bottom) / 2,
+            (top - bottom) / 2,
+            (dtop + dbottom) / 2,
+            (dtop - dbottom) / 2,
+        )  # LL, LH, HL, HH
         w, bias = self.process.weight.chunk(4), self.process.bias.chunk(4)
         ll, lh, hl, hh = (F.conv2d(band, w[k], bias[k]) for k, band in enumerate(bands))
-        s, t, u, v = ll + lh, ll - lh, hl + hh, hl - hh  # the inverse (the transform is its own inverse)
-        pixels = torch.stack(((s + u) / 2, (s - u) / 2, (t + v) / 2, (t - v) / 2), 2)  # a, b, c, d: B C 4 h w
+        s, t, u, v = (
+            ll + lh,
+            ll - lh,
+            hl + hh,
+            hl - hh,
+        )  # the inverse (the transform is its own inverse)
+        pixels = torch.stack(
+            ((s + u) / 2, (s - u) / 2, (t + v) / 2, (t - v) / 2), 2
+        )  # a, b, c, d: B C 4 h w
         B, C, _, h, w_ = pixels.shape
         return F.pixel_shuffle(pixels.reshape(B, 4 * C, h, w_), 2)
 
@@ -103,13 +124,15 @@ class DualDomainBlock(nn.Module):
 
 
 class DualDomainUNet(nn.Module):
-    """UNet of DualDomainBlocks. forward(x_t, t, cond) -> predicted residual x0 - y0 (B x 3 x H x W).
+    """UNet of DualDomainBlocks. forward(x_t, t, cond) -> predicted residual x0 - y0 (B x 3 x H x
+    W).
 
     With `stem` s > 1 the inputs (x_t and the conditioning, both computed at output resolution) are
-    pixel-unshuffled to s^2 times the channels at 1/s of the resolution, a 1x1 convolution mixes them,
-    the UNet runs there, and the residual is pixel-shuffled back: the cost per output pixel drops by
-    about s^2 while the chain, the bicubic base and the encodings stay at output resolution. s = 1 is
-    the seed's layout (two 3x3 convolutions at full resolution).
+    pixel-unshuffled to s^2 times the channels at 1/s of the resolution, a 1x1 convolution mixes
+    them, the UNet runs there, and the residual is pixel-shuffled back: the cost per output pixel
+    drops by
+    about s^2 while the chain, the bicubic base and the encodings stay at output resolution. s = 1
+    is the notebook's layout (two 3x3 convolutions at full resolution).
     """
 
     def __init__(self, cfg: ModelConfig = ModelConfig()):
@@ -120,13 +143,17 @@ class DualDomainUNet(nn.Module):
         s2, cin = cfg.stem**2, (3 + cfg.cond_channels) * cfg.stem**2
         if cfg.stem == 1:
             self.inc = ConvBlock(cin, c)
-        else:  # a 1x1 first: a 3x3 over s^2 x (3 + cond) channels would cost more than the whole UNet
+        else:  # a 1x1 first: a 3x3 over s^2 x (3 + cond) channels would cost more than the UNet
             self.inc = nn.Sequential(
-                nn.Conv2d(cin, c, 1), nn.ReLU(inplace=True), nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)
+                nn.Conv2d(cin, c, 1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(c, c, 3, padding=1),
+                nn.ReLU(inplace=True),
             )
         self.downs = nn.ModuleList(DualDomainBlock(c, cfg) for _ in range(cfg.depth))
         self.mid = DualDomainBlock(c, cfg)
-        # Upsample + conv rather than transposed conv: no checkerboard (seed limitation 2).
+        # Upsample + conv rather than transposed conv: no checkerboard (the notebook's limitation
+        # 2).
         self.ups = nn.ModuleList(nn.Conv2d(c if i == 0 else 2 * c, c, 1) for i in range(cfg.depth))
         self.decs = nn.ModuleList(DualDomainBlock(2 * c, cfg) for _ in range(cfg.depth))
         self.out = nn.Conv2d(2 * c if cfg.depth else c, 3 * s2, 1)
@@ -137,35 +164,40 @@ class DualDomainUNet(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def _to_grid(self, x: torch.Tensor) -> torch.Tensor:
-        """B x C x H x W -> reflect-padded to size_multiple, pixel-unshuffled: B x C*stem^2 x H'/stem x W'/stem."""
+        """B x C x H x W, H and W multiples of size_multiple -> pixel-unshuffled:
+        B x C*stem^2 x H/stem x W/stem."""
         H, W = x.shape[-2:]
-        m, s = self.cfg.size_multiple, self.cfg.stem
-        if H % m or W % m:
-            x = pad_reflect(x, 0, (-W) % m, 0, (-H) % m)
-        return F.pixel_unshuffle(x, s) if s > 1 else x
-
-    def condition(self, y0: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
-        """y0: B x 3 x H x W in [-1, 1]; origin: B x 2 (top, left) in HR pixels, default 0.
-        Returns the conditioning (y0, its encodings, its amplitude) on the UNet's grid: B x cond_channels*stem^2
-        x H'/stem x W'/stem, with H', W' = H, W padded up to size_multiple. Compute once per image, reuse at
-        every step: the padding and the pixel-unshuffle of these channels are not repeated per step."""
-        B, _, H, W = y0.shape
         m = self.cfg.size_multiple
         if H % m or W % m:
-            y0 = pad_reflect(y0, 0, (-W) % m, 0, (-H) % m)
-            H, W = y0.shape[-2:]
+            raise ValueError(
+                f"the network takes H and W that are multiples of {m}, got {H}x{W} "
+                "(srcore.sampler.super_resolve pads; training patches are multiples)"
+            )
+        return F.pixel_unshuffle(x, self.cfg.stem) if self.cfg.stem > 1 else x
+
+    def condition(self, y0: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
+        """The conditioning on the UNet's grid, computed once per image and reused at every step.
+
+        y0: B x 3 x H x W in [-1, 1], H and W multiples of size_multiple; origin: B x 2 (top, left)
+        in HR pixels, default 0. Returns y0, its encodings and its amplitude, pixel-unshuffled:
+        B x cond_channels*stem^2 x H/stem x W/stem.
+        """
+        B, _, H, W = y0.shape
         parts = [y0]
         if self.cfg.pos_freqs:
             if origin is None:
                 origin = torch.zeros(B, 2, dtype=torch.long, device=y0.device)
-            parts.append(fourier_encoding(origin.to(y0.device), H, W, self.cfg.pos_freqs, self.cfg.pos_period).to(y0.dtype))
+            pe = fourier_encoding(
+                origin.to(y0.device), H, W, self.cfg.pos_freqs, self.cfg.pos_period
+            )
+            parts.append(pe.to(y0.dtype))
         if self.cfg.amp_kernel:
             parts.append(local_amplitude((y0 + 1) / 2, self.cfg.amp_kernel))
         return self._to_grid(torch.cat(parts, 1))
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """x_t: B x 3 x H x W; t: B model timesteps; cond = condition(y0, origin). Returns B x 3 x H x W."""
-        H, W = x_t.shape[-2:]
+        """x_t: B x 3 x H x W (multiples of size_multiple); t: B model timesteps;
+        cond = condition(y0, origin). Returns the residual, B x 3 x H x W."""
         x = torch.cat([self._to_grid(x_t), cond.to(x_t.dtype)], 1)
         temb = self.time(t.reshape(-1).to(x.device))
         skips = [self.inc(x)]
@@ -176,4 +208,4 @@ class DualDomainUNet(nn.Module):
             h = up(F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False))
             h = dec(torch.cat([h, skips.pop()], 1), temb)
         out = self.out(h)
-        return (F.pixel_shuffle(out, self.cfg.stem) if self.cfg.stem > 1 else out)[..., :H, :W]
+        return F.pixel_shuffle(out, self.cfg.stem) if self.cfg.stem > 1 else out

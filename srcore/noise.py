@@ -15,7 +15,8 @@ _M32 = 0xFFFFFFFF
 
 
 def _mix(x: torch.Tensor) -> torch.Tensor:
-    """lowbias32 on int64 tensors holding 32-bit values (products wrap; we keep the low 32 bits). In place
+    """lowbias32 on int64 tensors holding 32-bit values (products wrap; we keep the low 32 bits). In
+    place
     on a fresh tensor: the full-size hashes are most of the noise's cost."""
     x = x & _M32
     x ^= x >> 16
@@ -29,7 +30,11 @@ def _mix(x: torch.Tensor) -> torch.Tensor:
 
 
 def keyed_normal(
-    seeds: torch.Tensor, step: int, origin: torch.Tensor, shape: tuple[int, int, int, int], device: torch.device | str
+    seeds: torch.Tensor,
+    step: int,
+    origin: torch.Tensor,
+    shape: tuple[int, int, int, int],
+    device: torch.device | str,
 ) -> torch.Tensor:
     """Standard normal noise of `shape` (B x C x H x W), float32.
 

@@ -1,4 +1,5 @@
-"""params.yaml: read and validate every key before any heavy work, into typed configs; write the defaults.
+"""params.yaml: read and validate every key before any heavy work, into typed configs; write the
+defaults.
 
 The keys, types, defaults, rules and meanings come from srcore.config alone. A wrong value stops
 with one message naming the key, its value and what is allowed; an unknown key (a typo) stops too,
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .config import GROUPS, Params, yaml_key
+from .config import GROUPS, Params, tile_fits, tile_rule, yaml_key
 from .errors import UserError
 
 
@@ -62,12 +63,17 @@ def allowed(f) -> str:
 
 def _check(where: str, key: str, f, value: Any) -> None:
     rule = f.metadata.get("rule")
-    if (isinstance(value, bool) and f.type != "bool") or not isinstance(value, _TYPES[f.type]) or (rule and not rule[0](value)):
+    if (
+        (isinstance(value, bool) and f.type != "bool")
+        or not isinstance(value, _TYPES[f.type])
+        or (rule and not rule[0](value))
+    ):
         _fail(where, key, value, allowed(f))
 
 
 def parse(raw: Any, where: str = "params.yaml") -> Params:
-    """A params.yaml mapping -> Params. Raises ParamError naming the key, the value and what is allowed."""
+    """A params.yaml mapping -> Params. Raises ParamError naming the key, the value and what is
+    allowed."""
     if not isinstance(raw, dict):
         raise ParamError(f"{where}: expected a mapping of parameter groups")
     flat, known = _flatten(raw), schema()
@@ -80,7 +86,9 @@ def parse(raw: Any, where: str = "params.yaml") -> Params:
             raise ParamError(f"{where}: missing key {key!r} ({f.metadata['meaning']})")
         _check(where, key, f, flat[key])
         v = flat[key]
-        values[group][name] = tuple(v) if f.type.startswith("tuple") else float(v) if f.type == "float" else v
+        values[group][name] = (
+            tuple(v) if f.type.startswith("tuple") else float(v) if f.type == "float" else v
+        )
     p = Params(**{g: cls(**values[g]) for g, cls in GROUPS.items()})
     _check_together(p, where)
     return p
@@ -89,20 +97,50 @@ def parse(raw: Any, where: str = "params.yaml") -> Params:
 def _check_together(p: Params, where: str) -> None:
     """Rules that involve two keys."""
     if p.diffusion.eta_T <= p.diffusion.eta_1:
-        _fail(where, "diffusion.eta_T", p.diffusion.eta_T, f"above diffusion.eta_1 = {p.diffusion.eta_1}")
+        _fail(
+            where,
+            "diffusion.eta_T",
+            p.diffusion.eta_T,
+            f"above diffusion.eta_1 = {p.diffusion.eta_1}",
+        )
     if p.evaluate.steps > p.diffusion.steps:
-        _fail(where, "evaluate.steps", p.evaluate.steps, f"at most diffusion.steps = {p.diffusion.steps}")
+        _fail(
+            where,
+            "evaluate.steps",
+            p.evaluate.steps,
+            f"at most diffusion.steps = {p.diffusion.steps}",
+        )
     if p.train.eval_sample_steps > p.diffusion.steps:
-        _fail(where, "train.eval_sample_steps", p.train.eval_sample_steps, f"at most diffusion.steps = {p.diffusion.steps}")
+        _fail(
+            where,
+            "train.eval_sample_steps",
+            p.train.eval_sample_steps,
+            f"at most diffusion.steps = {p.diffusion.steps}",
+        )
     if p.train.batch_size % p.train.nproc:
-        _fail(where, "train.batch_size", p.train.batch_size, f"a multiple of train.nproc = {p.train.nproc}")
+        _fail(
+            where,
+            "train.batch_size",
+            p.train.batch_size,
+            f"a multiple of train.nproc = {p.train.nproc}",
+        )
     m = p.model.size_multiple
     if p.prepare.patch % m:
-        _fail(where, "prepare.patch", p.prepare.patch, f"a multiple of {m} (the model's stem, depth, DWT and DCT block)")
-    if p.evaluate.tile and (p.evaluate.tile % m or p.evaluate.overlap >= p.evaluate.tile):
-        _fail(where, "evaluate.tile", p.evaluate.tile, f"0 or a multiple of {m} larger than evaluate.overlap")
+        _fail(
+            where,
+            "prepare.patch",
+            p.prepare.patch,
+            f"a multiple of {m} (the model's stem, depth, DWT and DCT block)",
+        )
+    if not tile_fits(p.evaluate.tile, p.evaluate.overlap, m):
+        _fail(where, "evaluate.tile", p.evaluate.tile, tile_rule(m) + " (evaluate.overlap)")
     if p.data.source == "folder" and not (p.data.train_dir and p.data.valid_dir):
-        _fail(where, "data.train_dir", p.data.train_dir, "set, with data.valid_dir, when data.source is folder")
+        _fail(
+            where,
+            "data.train_dir",
+            p.data.train_dir,
+            "set, with data.valid_dir, when data.source is folder",
+        )
 
 
 def load_params(path: str | os.PathLike = "params.yaml") -> Params:
@@ -117,9 +155,10 @@ def load_params(path: str | os.PathLike = "params.yaml") -> Params:
 def default_params_yaml() -> str:
     """The defaults as a commented params.yaml, grouped by the stage that reads them."""
     head = [
-        "# Every hyperparameter of the pipeline, grouped by the stage that reads it. Generated from srcore/config.py",
-        "# (`python -m srcore.params > params.yaml`), where each key's type, default, rule and meaning are defined.",
-        "# The defaults run the embedded sample on a CPU in minutes; the README gives the seed's DIV2K configuration.",
+        "# Every hyperparameter of the pipeline, grouped by the stage that reads it. Generated",
+        "# from srcore/config.py (`python -m srcore.params > params.yaml`), where each key's type,",
+        "# default, rule and meaning are defined. The defaults run the embedded sample on a CPU in",
+        "# minutes; docs/experiments.md gives the notebook's DIV2K configuration.",
         "",
     ]
     top, groups = [], []
@@ -128,7 +167,9 @@ def default_params_yaml() -> str:
         for f in fields(cls):
             v = list(f.default) if isinstance(f.default, tuple) else f.default
             text = yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
-            comment = f.metadata["meaning"] + (f" [{allowed(f)}]" if f.metadata["rule"] or f.type != "str" else "")
+            comment = f.metadata["meaning"] + (
+                f" [{allowed(f)}]" if f.metadata["rule"] or f.type != "str" else ""
+            )
             if f.metadata["key"]:
                 top.append(f"{f.metadata['key'] + ': ' + text:<26}  # {comment}")
             else:

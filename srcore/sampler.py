@@ -1,7 +1,9 @@
 """super_resolve(): the network + the diffusion chain on a batch of bicubic bases y0.
 
-Pads y0 once to the network's size multiple, computes the conditioning (positional encoding,
-amplitude) once, runs the (optionally respaced) reverse chain with position-keyed noise, crops.
+Pads y0 once to the network's size multiple (the only place that pads), computes the conditioning
+(positional encoding, amplitude) once, runs the (optionally respaced) reverse chain with
+position-keyed noise, crops. The network is called as given: srcore.cudagraph.for_sampling gives
+the bf16, CUDA-graphed form on a GPU.
 
 Two estimates can be averaged on top (srcore.tiles does it for whole images): `samples` chains
 with independent noise (a Monte-Carlo estimate of the posterior mean, the MMSE estimate) and the
@@ -10,46 +12,23 @@ x8 self-ensemble, the 8 rotations/flips (`VIEWS`) of the input, each undone on i
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 
 from .diffusion import ResShift
 from .encodings import pad_reflect
-from .errors import DeviceError
 from .model import DualDomainUNet
 from .noise import keyed_normal
 
-
-def pick_device(name: str = "auto") -> torch.device:
-    """'auto' -> cuda when available else cpu; 'cpu' / 'cuda' as asked.
-
-    Raises DeviceError (a UserError) for an unknown name or for cuda on a machine without CUDA.
-    """
-    allowed = "(allowed: auto, cpu, cuda)"
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda"):
-        raise DeviceError(f"device {name!r} is not known {allowed}")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DeviceError(f"device 'cuda' asked for, but torch sees no CUDA device {allowed}")
-    return torch.device(name)
-
-
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA (the network only; the chain arithmetic stays fp32), nothing on CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-VIEWS = tuple((k, flip) for flip in (False, True) for k in range(4))  # (quarter turns, mirrored): x8 ensemble
+VIEWS = tuple(
+    (k, flip) for flip in (False, True) for k in range(4)
+)  # (quarter turns, mirrored): x8 ensemble
 SAMPLE_STRIDE = 1024  # noise of sample s at chain state k is keyed k + 1024 s (k <= 1000)
 
 
 def view(x: torch.Tensor | np.ndarray, k: int, flip: bool) -> torch.Tensor | np.ndarray:
-    """Rotate by k quarter turns (counter-clockwise) then mirror left-right; x: ... x H x W tensor or
+    """Rotate by k quarter turns (counter-clockwise) then mirror left-right; x: ... x H x W tensor
+    or
     H x W x C array (the spatial axes are found by type)."""
     if torch.is_tensor(x):
         x = torch.rot90(x, k, (-2, -1))
@@ -83,42 +62,64 @@ def super_resolve(
     seed: one int for every item, or B ints. origin: B x 2 (top, left) of each item inside its
     whole image, so that tiles get the encodings and noise of the whole image. Pass
     `diffusion.respace(n)` for fewer steps. sampler: "ancestral" or "ddim" (srcore.diffusion);
-    samples: independent draws averaged (padding and conditioning computed once; the chain is draw 0's).
+    samples: independent draws averaged (padding and conditioning computed once; the chain is draw
+    0's).
     """
     model.eval()
-    B, _, H, W = y0.shape
+    batch, _, height, width = y0.shape
     dev = y0.device
-    seeds = torch.as_tensor(seed, dtype=torch.int64).expand(B) if not torch.is_tensor(seed) or seed.dim() == 0 else seed
-    origin = torch.zeros(B, 2, dtype=torch.int64) if origin is None else origin
+    if torch.is_tensor(seed) and seed.dim() == 1:
+        seeds = seed
+    else:
+        seeds = torch.as_tensor(seed, dtype=torch.int64).expand(batch)
+    origin = torch.zeros(batch, 2, dtype=torch.int64) if origin is None else origin
     m = model.cfg.size_multiple
-    y0p = pad_reflect(y0.float(), 0, (-W) % m, 0, (-H) % m)
+    y0p = pad_reflect(y0.float(), 0, (-width) % m, 0, (-height) % m)  # the one padding
     cond = model.condition(y0p, origin.to(dev))
 
     def predict_x0(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        with autocast(dev):
-            residual = model(x_t, t, cond)
-        return (y0p + residual.float()).clamp(-1.0, 1.0)
+        return (y0p + model(x_t, t, cond).float()).clamp(-1.0, 1.0)
 
-    crop = lambda z: z[..., :H, :W].clamp(-1.0, 1.0)  # noqa: E731
+    def crop(z: torch.Tensor) -> torch.Tensor:
+        return z[..., :height, :width].clamp(-1.0, 1.0)
+
     total, chain = None, []
     for s in range(samples):
-        noise_fn = lambda k, s=s: keyed_normal(seeds, k + SAMPLE_STRIDE * s, origin, tuple(y0p.shape), dev)  # noqa: E731
-        x, c = diffusion.p_sample_loop(predict_x0, y0p, noise_fn, return_chain and s == 0, sampler)
-        total, chain = (crop(x), c) if s == 0 else (total + crop(x), chain)
+
+        def noise_fn(k: int, s: int = s) -> torch.Tensor:
+            return keyed_normal(seeds, k + SAMPLE_STRIDE * s, origin, tuple(y0p.shape), dev)
+
+        x, states = diffusion.p_sample_loop(
+            predict_x0, y0p, noise_fn, return_chain and s == 0, sampler
+        )
+        if s == 0:
+            total, chain = crop(x), states
+        else:
+            total = total + crop(x)
     return total / samples if samples > 1 else total, [crop(z) for z in chain]
 
 
 @torch.no_grad()
 def super_resolve_mean(
-    model: DualDomainUNet, diffusion: ResShift, y0: torch.Tensor, seed: int | torch.Tensor = 0,
-    origin: torch.Tensor | None = None, sampler: str = "ancestral", samples: int = 1, ensemble: bool = False,
-) -> torch.Tensor:  # fmt: skip
-    """The average of `samples` draws of super_resolve, over the 8 VIEWS when `ensemble`: B x 3 x H x W
-    in [-1, 1]. A view other than the identity is an image of its own (origin 0), as in srcore.tiles."""
+    model: DualDomainUNet,
+    diffusion: ResShift,
+    y0: torch.Tensor,
+    seed: int | torch.Tensor = 0,
+    origin: torch.Tensor | None = None,
+    sampler: str = "ancestral",
+    samples: int = 1,
+    ensemble: bool = False,
+) -> torch.Tensor:
+    """The average of `samples` draws of super_resolve, over the 8 VIEWS when `ensemble`: B x 3 x H
+    x W
+    in [-1, 1]. A view other than the identity is an image of its own (origin 0), as in
+    srcore.tiles."""
     views = VIEWS if ensemble else VIEWS[:1]
     total = torch.zeros_like(y0, dtype=torch.float32)
     for k, flip in views:
         o = origin if (k, flip) == VIEWS[0] else None
-        sr, _ = super_resolve(model, diffusion, view(y0, k, flip), seed, o, sampler=sampler, samples=samples)
+        sr, _ = super_resolve(
+            model, diffusion, view(y0, k, flip), seed, o, sampler=sampler, samples=samples
+        )
         total += unview(sr, k, flip).float()
     return total / len(views)

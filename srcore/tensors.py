@@ -15,6 +15,7 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """[-1, 1] tensor 3 x H x W (or B x 3 x H x W) -> uint8 H x W x 3 (or B x H x W x 3), rounded."""
+    """[-1, 1] tensor 3 x H x W (or B x 3 x H x W) -> uint8 H x W x 3 (or B x H x W x 3),
+    rounded."""
     x = ((x.detach().float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
     return x.movedim(-3, -1).cpu().numpy()

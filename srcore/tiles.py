@@ -1,9 +1,11 @@
-"""Super-resolving a whole image of any size: in one piece, or in overlapping tiles blended smoothly.
+"""Super-resolving a whole image of any size: in one piece, or in overlapping tiles blended
+smoothly.
 
 Tiles start on the network's size-multiple grid and get their absolute origin, so the positional
 encoding, the block DCT, the Haar grid and the keyed noise are those of the whole image; only the
 zero padding at a tile's edge differs, and the raised-cosine blend over `overlap` pixels hides it.
-Memory is bounded by the tile (plus the full-size accumulators).
+Memory: the network's work is bounded by the tile; the input y0 and the output are whole images
+(3 bytes per pixel each in uint8), and the float accumulator is one strip of tiles (tile x W).
 
 Several draws (`samples`) are averaged per tile by super_resolve; the x8 `ensemble` runs the whole
 procedure once per view, each view being an image of its own, and averages in float before rounding.
@@ -24,7 +26,8 @@ from .tensors import to_tensor, to_uint8
 
 
 def tile_starts(size: int, tile: int, overlap: int, multiple: int) -> list[int]:
-    """Start offsets along one axis: a grid of `multiple`, consecutive tiles overlapping >= overlap."""
+    """Start offsets along one axis: a grid of `multiple`, consecutive tiles overlapping >=
+    overlap."""
     if tile >= size:
         return [0]
     step = max(multiple, (tile - overlap) // multiple * multiple)
@@ -35,7 +38,8 @@ def tile_starts(size: int, tile: int, overlap: int, multiple: int) -> list[int]:
 
 
 def ramp(length: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
-    """1-D blending weights: raised-cosine rise/fall over `overlap` pixels at inner edges, 1 elsewhere."""
+    """1-D blending weights: raised-cosine rise/fall over `overlap` pixels at inner edges, 1
+    elsewhere."""
     w = np.ones(length, dtype=np.float32)
     n = min(overlap, length)
     if n > 0:
@@ -59,54 +63,62 @@ def super_resolve_image(
     samples: int = 1,
     ensemble: bool = False,
 ) -> np.ndarray:
-    """y0: uint8 H x W x 3 bicubic base -> uint8 H x W x 3 SR. tile=0: one piece.
+    """y0: H x W x 3 bicubic base, uint8 or float32 in [0, 255] -> SR of the same shape: uint8
+    (rounded) for uint8, float32 in [0, 255] (unrounded) for float32. tile=0: one piece.
 
     sampler: "ancestral" or "ddim"; samples: independent draws averaged; ensemble: average over
-    the 8 rotations/flips. The default (1 draw, no ensemble) keeps memory bounded by the tile.
+    the 8 rotations/flips. The default (1 draw, no ensemble) keeps the float buffers to one strip.
     """
+    exact = y0.dtype == np.uint8
+    run = (model, diffusion, seed, tile, overlap, progress, sampler, samples)
     if not ensemble:
-        return _super_resolve_view(model, diffusion, y0, seed, tile, overlap, progress, sampler, samples, np.uint8)
+        return _super_resolve_view(*run, y0, np.uint8 if exact else np.float32)
     acc = np.zeros(y0.shape, dtype=np.float32)
     for k, flip in VIEWS:
         y0_v = np.ascontiguousarray(view(y0, k, flip))
-        acc += unview(
-            _super_resolve_view(model, diffusion, y0_v, seed, tile, overlap, progress, sampler, samples, np.float32), k, flip
-        )
-    return np.round(acc / len(VIEWS)).clip(0, 255).astype(np.uint8)
+        acc += unview(_super_resolve_view(*run, y0_v, np.float32), k, flip)
+    acc /= len(VIEWS)
+    return np.round(acc).clip(0, 255).astype(np.uint8) if exact else acc
 
 
-def _super_resolve_view(model, diffusion, y0, seed, tile, overlap, progress, sampler, samples, dtype) -> np.ndarray:
-    """One view, its draws averaged per tile: H x W x 3 of `dtype` (uint8 rounded, or float32 in [0, 255]).
+def _super_resolve_view(
+    model, diffusion, seed, tile, overlap, progress, sampler, samples, y0, dtype
+) -> np.ndarray:
+    """One view, its draws averaged per tile: H x W x 3 of `dtype` (uint8 rounded, or float32 in
+    [0, 255]).
 
     Tiles are processed row by row; a float accumulator covers one row of tiles only, and rows
     that no later tile touches are finalised into the output as soon as the row is done.
     """
     dev = next(model.parameters()).device
     H, W = y0.shape[:2]
-    finish = (lambda a: np.round(a).clip(0, 255)) if dtype == np.uint8 else (lambda a: a)  # noqa: E731
+    opts = {"sampler": sampler, "samples": samples}
     if tile <= 0 or (H <= tile and W <= tile):
-        sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, sampler=sampler, samples=samples)
+        sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, **opts)
         return to_uint8(sr[0]) if dtype == np.uint8 else _to_255(sr)
     m = model.cfg.size_multiple
     ys, xs = tile_starts(H, tile, overlap, m), tile_starts(W, tile, overlap, m)
     out = np.empty((H, W, 3), dtype=dtype)
     acc = np.zeros((tile, W, 3), dtype=np.float32)  # rows [top, top + tile) of the current strip
     wsum = np.zeros((tile, W, 1), dtype=np.float32)
-    bar = tqdm(total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False
+    )
     for r, top in enumerate(ys):
         bottom = min(top + tile, H)
         wy = ramp(bottom - top, overlap, top > 0, bottom < H)
         for left in xs:
             right = min(left + tile, W)
             y0_t = to_tensor(y0[top:bottom, left:right])[None].to(dev)
-            sr, _ = super_resolve(model, diffusion, y0_t, seed, torch.tensor([[top, left]]), sampler=sampler, samples=samples)
+            origin = torch.tensor([[top, left]])
+            sr, _ = super_resolve(model, diffusion, y0_t, seed, origin, **opts)
             w = (wy[:, None] * ramp(right - left, overlap, left > 0, right < W)[None, :])[..., None]
-            rgb = _to_255(sr)
-            acc[: bottom - top, left:right] += w * rgb
+            acc[: bottom - top, left:right] += w * _to_255(sr)
             wsum[: bottom - top, left:right] += w
             bar.update()
         done = (ys[r + 1] if r + 1 < len(ys) else H) - top  # rows no later tile touches
-        out[top : top + done] = finish(acc[:done] / wsum[:done])
+        rows = acc[:done] / wsum[:done]
+        out[top : top + done] = np.round(rows).clip(0, 255) if dtype == np.uint8 else rows
         acc = np.concatenate([acc[done:], np.zeros((done, W, 3), np.float32)])
         wsum = np.concatenate([wsum[done:], np.zeros((done, W, 1), np.float32)])
     bar.close()

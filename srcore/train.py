@@ -1,23 +1,26 @@
-"""Training: the seed's procedure on srcore, as one plain loop.
+"""Training: the notebook's procedure on srcore, as one plain loop.
 
 Random t per sample, x_t = q_sample(x0, y0, t) for the whole batch, the network predicts x0 - y0,
 loss on x0_hat, Adam + cosine schedule, gradient clipping, bf16 autocast and channels_last on CUDA.
 Checkpoints are written atomically every `checkpoint_every` steps. A checkpoint is continued only
 when it holds an unfinished run with the same identity: the same settings that change the weights
-(srcore.config marks them), the same code and the same training data. Batch k and the noise of
-step k depend only on (seed, k), so a resumed run equals an uninterrupted one.
+(srcore.config marks them), the same code, the same training data and the same kind of device (bf16
+on CUDA, fp32 on the CPU). Batch k and the noise of step k depend only on (seed, k), so a resumed
+run equals an uninterrupted one.
 
 With `ema` > 0 an exponential moving average of the weights is kept (decay of update n:
-min(ema, (1 + n) / (10 + n)), so short runs benefit too); it is what validation sees and what
-train() returns on rank 0 (the saved model). Checkpoints hold the raw weights (to continue) and the average.
+min(ema, (1 + n) / (10 + n)), a warm-up that reaches `ema` after 9 ema / (1 - ema) - 1 updates:
+0.99 after 890, 0.999 after 8,990); it is what validation sees and what train() returns on rank 0
+(the saved model). Checkpoints hold the raw weights (to continue) and the average.
 
 A step whose loss or gradient is not finite is skipped (no update) and counted; `max_nonfinite`
 such steps in a row stop training with an error naming the step and the last good checkpoint.
 
 Launched by torchrun, training is data-parallel (DDP; NCCL on CUDA, gloo on CPU): `batch_size` stays
 the global batch and each rank takes its share of step k's batch and draws, so N processes give the
-weights of one (up to the order of floating-point reductions). Rank 0 alone validates, writes
-checkpoints and prints. Batches are prepared by `workers` data-loader processes.
+weights of one (up to the order of floating-point reductions). Every rank takes the same decision to
+skip a step. Rank 0 alone validates, writes checkpoints and prints. Batches are prepared by
+`workers` data-loader processes.
 """
 
 from __future__ import annotations
@@ -41,14 +44,22 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .checkpoint import ModelFileError, read_checkpoint, save_checkpoint
-from .config import DiffusionConfig, LossConfig, ModelConfig, Params, PrepareConfig, TrainConfig, weight_settings
+from .config import (
+    DiffusionConfig,
+    LossConfig,
+    ModelConfig,
+    Params,
+    PrepareConfig,
+    TrainConfig,
+    weight_settings,
+)
+from .cudagraph import for_sampling
 from .data import PatchBatches, TrainSteps
+from .device import autocast, pick_device
 from .diffusion import ResShift
 from .losses import SRLoss
-from .metrics import psnr, rgb_to_y
 from .model import DualDomainUNet
-from .sampler import autocast, pick_device, super_resolve_mean
-from .tensors import to_uint8
+from .validate import validate
 
 
 class NonFiniteLoss(RuntimeError):
@@ -56,13 +67,24 @@ class NonFiniteLoss(RuntimeError):
 
 
 def train_step(
-    net: torch.nn.Module, diffusion: ResShift, loss_fn: torch.nn.Module, opt: torch.optim.Optimizer,
-    x0: torch.Tensor, y0: torch.Tensor, cond: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, grad_clip: float = 1.0,
-) -> tuple[torch.Tensor, bool]:  # fmt: skip
-    """One optimisation step. x0, y0, noise: B x 3 x P x P (x0, y0 in [-1, 1]); cond = model.condition(y0,
-    origin); t: B chain indices. `net` is the network, plain, compiled or DDP-wrapped. Returns (detached
-    loss, applied): when the loss or the gradient norm is not finite the update is skipped and the
-    parameters are left untouched (checking both costs one device sync)."""
+    net: torch.nn.Module,
+    diffusion: ResShift,
+    loss_fn: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    x0: torch.Tensor,
+    y0: torch.Tensor,
+    cond: torch.Tensor,
+    t: torch.Tensor,
+    noise: torch.Tensor,
+    grad_clip: float = 1.0,
+) -> tuple[torch.Tensor, bool]:
+    """One optimisation step; returns (detached loss, applied).
+
+    x0, y0, noise: B x 3 x P x P (x0, y0 in [-1, 1]); cond = model.condition(y0, origin); t: B chain
+    indices. `net` is the network, plain, compiled or DDP-wrapped. When the loss or the gradient
+    norm is not finite the update is skipped and the parameters are left untouched; under DDP a
+    step is applied only if it is finite on every rank (one all-reduce), so the replicas never part.
+    """
     dev = x0.device
     x_t = diffusion.q_sample(x0, y0, t, noise)
     with autocast(dev):
@@ -71,15 +93,18 @@ def train_step(
     opt.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
-    applied = bool(torch.isfinite(loss) & torch.isfinite(grad_norm))
+    finite = (torch.isfinite(loss) & torch.isfinite(grad_norm)).to(torch.int32)
+    if dist.is_initialized():
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    applied = bool(finite)
     if applied:
         opt.step()
     return loss.detach(), applied
 
 
 def ema_decay(updates: int, ema: float) -> float:
-    """Decay of the EMA update number `updates` (0, 1, ...): min(ema, (1 + n) / (10 + n)). The warm-up
-    lets the average follow the weights closely at first, then it settles at `ema`."""
+    """Decay of the EMA update number `updates` (0, 1, ...): min(ema, (1 + n) / (10 + n)). The
+    warm-up lets the average follow the weights closely at first, then it settles at `ema`."""
     return min(ema, (1 + updates) / (10 + updates))
 
 
@@ -99,8 +124,9 @@ def distributed() -> tuple[int, int, int]:
 
 
 def _stop_with_launcher() -> None:
-    """torchrun starts each rank in a session of its own, so killing the launcher (or `dvc repro`) with
-    SIGKILL would leave the ranks training and writing checkpoints. On Linux a rank dies with its parent."""
+    """torchrun starts each rank in a session of its own, so killing the launcher (or `dvc repro`)
+    with SIGKILL would leave the ranks training and writing checkpoints. On Linux a rank dies with
+    its parent."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -117,30 +143,15 @@ def _mean_over_ranks(value: float, dev: torch.device) -> float:
     return float(v.item()) / dist.get_world_size()
 
 
-@torch.no_grad()
-def validate(
-    model: DualDomainUNet | None, diffusion: ResShift | None, patches: PatchBatches, seed: int = 0, batch: int = 8,
-    sampler: str = "ancestral", samples: int = 1, ensemble: bool = False,
-) -> float:  # fmt: skip
-    """Mean Y-PSNR over the fixed validation patches (deterministic); model=None scores bicubic.
-    No border is cropped: the patches lie inside their images. sampler, samples, ensemble: see
-    srcore.sampler.super_resolve_mean."""
-    scores = []
-    for i in range(0, len(patches), batch):
-        rows = patches.index.iloc[i : i + batch]
-        x0, sr, origin = patches.rows(rows)
-        if model is not None:
-            dev = next(model.parameters()).device
-            seeds = torch.arange(i, i + len(rows)) + seed
-            sr = super_resolve_mean(model, diffusion, sr.to(dev), seeds, origin, sampler, samples, ensemble)
-        scores += [psnr(rgb_to_y(a), rgb_to_y(b)) for a, b in zip(to_uint8(sr), to_uint8(x0))]
-    return float(np.mean(scores))
-
-
 def code_fingerprint(extra: Iterable[str | Path] = ()) -> str:
-    """sha256 of the source of every loaded srcore module (what this process really runs) and `extra` files.
-    Files are named by folder/name, so a copy of the repository elsewhere (a queued experiment) matches."""
-    mods = [m for n, m in list(sys.modules.items()) if n.split(".")[0] == "srcore" and getattr(m, "__file__", None)]
+    """sha256 of the source of every loaded srcore module (what this process really runs) and
+    `extra` files. Files are named by folder/name, so a copy of the repository elsewhere (a queued
+    experiment) matches."""
+    mods = [
+        m
+        for n, m in list(sys.modules.items())
+        if n.split(".")[0] == "srcore" and getattr(m, "__file__", None)
+    ]
     files = {Path(m.__file__).resolve() for m in mods} | {Path(e).resolve() for e in extra}
     h = hashlib.sha256()
     for name, f in sorted((f"{f.parent.name}/{f.name}", f) for f in files):
@@ -148,56 +159,61 @@ def code_fingerprint(extra: Iterable[str | Path] = ()) -> str:
     return h.hexdigest()
 
 
-def run_identity(settings: dict[str, Any], code: str = "", data: str = "") -> dict:
-    """What a checkpoint must match to be continued: the weight-changing settings, code and data fingerprints."""
-    return {"settings": settings, "code": code, "data": data}
+def run_identity(
+    settings: dict[str, Any], code: str = "", data: str = "", device: str = "cpu"
+) -> dict:
+    """What a checkpoint must match to be continued: the weight-changing settings, the code and
+    data fingerprints, and the kind of device that trains (cpu: fp32, cuda: bf16)."""
+    return {"settings": settings, "code": code, "data": data, "device": device}
 
 
 def identity_changes(saved: dict, wanted: dict) -> list[str]:
-    """'key: A -> B' for each weight-changing setting that differs, then code / data changes."""
-    s, w = saved.get("settings") or {}, wanted["settings"]
-    out = [f"{k}: {s.get(k)!r} -> {w.get(k)!r}" for k in sorted(set(s) | set(w)) if s.get(k) != w.get(k)]
+    """'key: A -> B' for each weight-changing setting that differs, then code / data / device."""
+    old, new = saved.get("settings") or {}, wanted["settings"]
+    out = [
+        f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+        for k in sorted(old | new)
+        if old.get(k) != new.get(k)
+    ]
     if saved.get("code") != wanted["code"]:
         out.append("the code changed")
     if saved.get("data") != wanted["data"]:
         out.append("the training data changed")
+    if saved.get("device") != wanted["device"]:
+        was = saved.get("device")
+        hint = f"; train.device: {was} continues it" if was else ""
+        out.append(
+            f"device: {was!r} -> {wanted['device']!r} (cpu trains in fp32, cuda in bf16{hint})"
+        )
     return out
 
 
-def resumable_checkpoint(path: Path, identity: dict, steps: int, say: Callable = print) -> dict | None:
-    """The checkpoint at `path` if it holds an unfinished run of this identity, else None (the reason said)."""
+def resumable_checkpoint(
+    path: Path, identity: dict, steps: int, say: Callable = print
+) -> dict | None:
+    """The checkpoint at `path` if it holds an unfinished run of this identity, else None (the
+    reason said)."""
     if not Path(path).is_file():
         return None
     try:
-        ck = read_checkpoint(path)
+        checkpoint = read_checkpoint(path)
     except ModelFileError as e:
         say(f"checkpoint unusable, training from scratch: {e}")
         return None
-    changes = identity_changes(ck.get("identity") or {}, identity)
+    changes = identity_changes(checkpoint.get("identity") or {}, identity)
     if changes:
         more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
         say(f"{path} is another run ({'; '.join(changes[:3])}{more}): training from scratch")
         return None
-    if int(ck["step"]) >= steps:
-        say(f"{path} is a finished run (step {ck['step']}): training from scratch")
+    if int(checkpoint["step"]) >= steps:
+        say(f"{path} is a finished run (step {checkpoint['step']}): training from scratch")
         return None
-    return ck
+    return checkpoint
 
 
-def train(
-    cfg: TrainConfig, model_cfg: ModelConfig, diff_cfg: DiffusionConfig, loss_cfg: LossConfig, scale: int,
-    train_data: PatchBatches, valid_data: PatchBatches | None, checkpoint: Path,
-    log: Callable[[dict, int], None] = lambda m, s: None, identity: dict | None = None, resume: bool | dict = True,
-) -> DualDomainUNet:  # fmt: skip
-    """Train to cfg.steps; returns the weights to use (on rank 0: the EMA when cfg.ema > 0). resume=True continues
-    `checkpoint` when it holds an unfinished run of the same identity (default identity: these configs'
-    weight-changing settings); a dict is a checkpoint the caller already checked with
-    resumable_checkpoint; False starts from scratch."""
-    if identity is None:
-        p = Params(prepare=PrepareConfig(scale=scale), model=model_cfg, diffusion=diff_cfg, loss=loss_cfg, train=cfg)
-        identity = run_identity(weight_settings(p))
-    rank, world, local = distributed()
-    say = print if rank == 0 else (lambda *a, **k: None)
+def _init_process(cfg: TrainConfig) -> tuple[torch.device, bool, bool]:
+    """(this rank's device, launched by torchrun, process group created here)."""
+    _, _, local = distributed()
     dev = pick_device(cfg.device)
     if dev.type == "cuda":
         dev = torch.device("cuda", local)
@@ -207,85 +223,220 @@ def train(
         _stop_with_launcher()
     own_group = parallel and not dist.is_initialized()
     if own_group:  # generous timeout: ranks > 0 wait in an all-reduce while rank 0 validates
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=timedelta(minutes=30))
-    torch.manual_seed(cfg.seed)
-    model = DualDomainUNet(model_cfg).to(dev)
-    if dev.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+        dist.init_process_group(backend, timeout=timedelta(minutes=30))
+    return dev, parallel, own_group
+
+
+def _shared_checkpoint(checkpoint: dict | None, parallel: bool) -> dict | None:
+    """Rank 0's checkpoint decides for every rank (other nodes have no checkpoints/ of their
+    own)."""
+    if not parallel:
+        return checkpoint
+    shared = [checkpoint if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(shared, src=0)
+    return shared[0]
+
+
+class _Run:
+    """The state a checkpoint holds and a resumed run restores: weights, optimiser, schedule, the
+    average, and the counters."""
+
+    def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, dev: torch.device, rank: int):
+        torch.manual_seed(cfg.seed)
+        self.model = DualDomainUNet(model_cfg).to(dev)
+        if dev.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.opt, T_max=cfg.steps, eta_min=cfg.lr_min
+        )
+        self.average = None  # rank 0 alone validates and saves, so rank 0 alone keeps the average
+        if cfg.ema and rank == 0:
+            self.average = copy.deepcopy(self.model).requires_grad_(False).eval()
+        self.step = self.skipped = self.ema_updates = 0
+
+    def restore(self, checkpoint: dict) -> None:
+        self.model.load_state_dict(checkpoint["model"])
+        self.opt.load_state_dict(checkpoint["optimizer"])
+        self.sched.load_state_dict(checkpoint["scheduler"])
+        self.step, self.skipped = int(checkpoint["step"]), int(checkpoint.get("skipped", 0))
+        self.ema_updates = int(checkpoint.get("ema_updates", 0))
+        if self.average is not None:
+            self.average.load_state_dict(checkpoint["ema"])
+
+    def save(self, path: Path, diff_cfg: DiffusionConfig, scale: int, identity: dict) -> None:
+        ema = {}
+        if self.average is not None:
+            ema = {"ema": _cpu(self.average.state_dict()), "ema_updates": self.ema_updates}
+        save_checkpoint(
+            path,
+            self.model,
+            diff_cfg,
+            scale,
+            step=self.step,
+            identity=identity,
+            skipped=self.skipped,
+            optimizer=self.opt.state_dict(),
+            scheduler=self.sched.state_dict(),
+            **ema,
+        )
+
+    @property
+    def weights(self) -> DualDomainUNet:
+        """What validation sees and train() returns: the average when kept."""
+        return self.model if self.average is None else self.average
+
+
+def train(
+    cfg: TrainConfig,
+    model_cfg: ModelConfig,
+    diff_cfg: DiffusionConfig,
+    loss_cfg: LossConfig,
+    scale: int,
+    train_data: PatchBatches,
+    valid_data: PatchBatches | None,
+    checkpoint: Path,
+    log: Callable[[dict, int], None] = lambda metrics, step: None,
+    identity: dict | None = None,
+    resume: bool | dict = True,
+) -> DualDomainUNet:
+    """Train to cfg.steps; returns the weights to use (on rank 0: the EMA when cfg.ema > 0).
+
+    resume=True continues `checkpoint` when it holds an unfinished run of the same identity
+    (default identity: these configs' weight-changing settings); a dict is a checkpoint the caller
+    already checked with resumable_checkpoint; False starts from scratch.
+    """
+    rank, world, _ = distributed()
+    say = print if rank == 0 else (lambda *args, **kw: None)
+    dev, parallel, own_group = _init_process(cfg)
+    if identity is None:
+        settings = Params(
+            prepare=PrepareConfig(scale=scale),
+            model=model_cfg,
+            diffusion=diff_cfg,
+            loss=loss_cfg,
+            train=cfg,
+        )
+        identity = run_identity(weight_settings(settings), device=dev.type)
+    run = _Run(model_cfg, cfg, dev, rank)
+    found = resumable_checkpoint(checkpoint, identity, cfg.steps, say) if resume is True else resume
+    found = _shared_checkpoint(found or None, parallel)
+    if found is not None:
+        run.restore(found)
+        say(f"resuming from {checkpoint} at step {run.step}")
+    start, t0 = run.step, time.time()
+    net = run.model
+    if parallel:
+        net = DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
+    if cfg.compile:  # fixed patch shapes; the state stays in run.model
+        net = torch.compile(net, dynamic=False)
     diffusion, loss_fn = ResShift.from_config(diff_cfg), SRLoss(loss_cfg).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr_min)
-    average = copy.deepcopy(model).requires_grad_(False).eval() if cfg.ema and rank == 0 else None  # rank 0 uses it
-    ck = resumable_checkpoint(checkpoint, identity, cfg.steps, say) if resume is True else (resume or None)
-    if parallel:  # rank 0's checkpoint decides for every rank (other nodes have no checkpoints/ of their own)
-        shared = [ck if rank == 0 else None]
-        dist.broadcast_object_list(shared, src=0)
-        ck = shared[0]
-    start, skipped, ema_updates = 0, 0, 0
-    if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        start, skipped = int(ck["step"]), int(ck.get("skipped", 0))
-        ema_updates = int(ck.get("ema_updates", 0))
-        if average is not None:
-            average.load_state_dict(ck["ema"])
-        say(f"resuming from {checkpoint} at step {start}")
-    net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None) if parallel else model
-    net = torch.compile(net, dynamic=False) if cfg.compile else net  # fixed patch shapes; state stays in `model`
-    steps = TrainSteps(train_data, diffusion.num_steps, cfg.seed, rank, world)
-    loader = torch.utils.data.DataLoader(steps, batch_size=None, sampler=range(start, cfg.steps), num_workers=cfg.workers,
-                                         pin_memory=dev.type == "cuda")  # fmt: skip
-    val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
-    last_good, bad_run, t0 = (f"{checkpoint} (step {start})" if start else "none"), 0, time.time()
-    window = []  # finite losses since the last log line
+    loader = torch.utils.data.DataLoader(
+        TrainSteps(train_data, diffusion.num_steps, cfg.seed, rank, world),
+        batch_size=None,
+        sampler=range(start, cfg.steps),
+        num_workers=cfg.workers,
+        pin_memory=dev.type == "cuda",
+    )
+    check = _Checks(
+        cfg,
+        run,
+        diffusion,
+        valid_data,
+        dev,
+        say,
+        f"{checkpoint} (step {start})" if start else "none",
+    )
     bar = tqdm(total=cfg.steps, initial=start, desc="train", unit="step", disable=rank != 0)
-    for step, (x0, y0, origin, t, noise) in enumerate(loader, start):
-        model.train()
+    for x0, y0, origin, t, noise in loader:
+        run.model.train()
         x0, y0, noise = (a.to(dev, non_blocking=True) for a in (x0, y0, noise))
-        cond = model.condition(y0, origin.to(dev))
-        loss_t, applied = train_step(net, diffusion, loss_fn, opt, x0, y0, cond, t, noise, cfg.grad_clip)
-        loss, done = loss_t.item(), step + 1  # `applied` agrees on every rank: the gradient is all-reduced
-        if not applied:
-            bad_run, skipped = bad_run + 1, skipped + 1
-            what = "gradient" if math.isfinite(loss) else f"loss ({loss})"
-            say(f"step {done}: non-finite {what}, step skipped ({skipped} so far)")
-            if bad_run >= cfg.max_nonfinite:
-                msg = f"{bad_run} non-finite steps in a row, last at step {done}"
-                raise NonFiniteLoss(f"{msg}; last good checkpoint: {last_good}")
-        else:
-            bad_run = 0
-            window.append(loss)
-            if cfg.ema:
-                if average is not None:
-                    ema_update(average, model, ema_decay(ema_updates, cfg.ema))
-                ema_updates += 1
-        sched.step()
+        cond = run.model.condition(y0, origin.to(dev))
+        loss, applied = train_step(
+            net, diffusion, loss_fn, run.opt, x0, y0, cond, t, noise, cfg.grad_clip
+        )
+        run.step += 1
+        metrics = check.after_step(loss.item(), applied, world)
         bar.update()
-        metrics = {}
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            mean = _mean_over_ranks(float(np.mean(window)) if window else float("nan"), dev)
-            metrics |= {"train/loss": mean, "train/lr": sched.get_last_lr()[0], "train/skipped": skipped}
-            bar.set_postfix(loss=f"{mean:.4f}")
-            window = []
-        if rank == 0 and valid_data is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
-            metrics["val/psnr_y"] = validate(model if average is None else average, val_diffusion, valid_data)
         if metrics and rank == 0:
-            log(metrics, done)
-        # A checkpoint is written only after a good step, so every checkpoint is a "last good" one.
-        if bad_run == 0 and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
-            if not all(bool(torch.isfinite(w).all()) for w in model.state_dict().values()):
-                raise NonFiniteLoss(f"the weights are not finite after step {done}; last good checkpoint: {last_good}")
+            bar.set_postfix(loss=f"{metrics.get('train/loss', float('nan')):.4f}")
+            log(metrics, run.step)
+        if check.checkpoint_due():
             if rank == 0:
-                ema = {"ema": _cpu(average.state_dict()), "ema_updates": ema_updates} if average is not None else {}
-                save_checkpoint(checkpoint, model, diff_cfg, scale, step=done, identity=identity, skipped=skipped,
-                                optimizer=opt.state_dict(), scheduler=sched.state_dict(), **ema)  # fmt: skip
-            last_good = f"{checkpoint} (step {done})"
+                run.save(checkpoint, diff_cfg, scale, identity)
+            check.last_good = f"{checkpoint} (step {run.step})"
     bar.close()
     if own_group:
         dist.destroy_process_group()
-    say(f"trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, {skipped} skipped (non-finite loss or gradient)")
-    return model if average is None else average
+    seconds = time.time() - t0
+    say(f"trained {cfg.steps - start} steps in {seconds:.0f}s, {run.skipped} skipped (non-finite)")
+    return run.weights
+
+
+class _Checks:
+    """What happens after each step: the skip count and its limit, the EMA update, the log line,
+    the validation, and whether a checkpoint is due."""
+
+    def __init__(self, cfg, run, diffusion, valid_data, dev, say, last_good: str):
+        self.cfg, self.run, self.dev, self.say = cfg, run, dev, say
+        self.valid_data = valid_data
+        self.val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
+        self.sampling_net = None if valid_data is None else for_sampling(run.weights)
+        self.last_good = last_good
+        self.bad_run = 0
+        self.window: list[float] = []  # finite losses since the last log line
+
+    def after_step(self, loss: float, applied: bool, world: int) -> dict:
+        cfg, run = self.cfg, self.run
+        if applied:
+            self.bad_run = 0
+            self.window.append(loss)
+            if cfg.ema:
+                if run.average is not None:
+                    ema_update(run.average, run.model, ema_decay(run.ema_updates, cfg.ema))
+                run.ema_updates += 1
+        else:
+            self._skipped(loss, world)
+        run.sched.step()
+        done, metrics = run.step, {}
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            mean = float(np.mean(self.window)) if self.window else float("nan")
+            metrics["train/loss"] = _mean_over_ranks(mean, self.dev)
+            metrics["train/lr"] = run.sched.get_last_lr()[0]
+            metrics["train/skipped"] = run.skipped
+            self.window = []
+        due = done % cfg.eval_every == 0 or done == cfg.steps
+        if self.sampling_net is not None and due and dist_rank() == 0:
+            metrics["val/psnr_y"] = validate(self.sampling_net, self.val_diffusion, self.valid_data)
+        return metrics
+
+    def _skipped(self, loss: float, world: int) -> None:
+        self.bad_run += 1
+        self.run.skipped += 1
+        done = self.run.step
+        if not math.isfinite(loss):
+            what = f"loss ({loss})"
+        else:
+            what = "gradient" if world == 1 else "gradient, or loss on another process"
+        self.say(f"step {done}: non-finite {what}, step skipped ({self.run.skipped} so far)")
+        if self.bad_run >= self.cfg.max_nonfinite:
+            msg = f"{self.bad_run} non-finite steps in a row, last at step {done}"
+            raise NonFiniteLoss(f"{msg}; last good checkpoint: {self.last_good}")
+
+    def checkpoint_due(self) -> bool:
+        """After a good step at the cadence (so every checkpoint is a "last good" one)."""
+        done = self.run.step
+        if self.bad_run or not (done % self.cfg.checkpoint_every == 0 or done == self.cfg.steps):
+            return False
+        if not all(bool(torch.isfinite(w).all()) for w in self.run.model.state_dict().values()):
+            msg = f"the weights are not finite after step {done}"
+            raise NonFiniteLoss(f"{msg}; last good checkpoint: {self.last_good}")
+        return True
+
+
+def dist_rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else 0
 
 
 def _cpu(state: dict) -> dict:

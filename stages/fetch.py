@@ -28,7 +28,9 @@ def fetch(data: DataConfig, out: Path) -> pd.DataFrame:
             files = F.folder_files(getattr(data, f"{split}_dir"), f"data.{split}_dir")
         else:
             count = F.DIV2K_COUNTS[split]
-            files = F.div2k_files(data.div2k_dir, data.div2k_url, DOWNLOADS, split, count, out / split)
+            files = F.div2k_files(
+                data.div2k_dir, data.div2k_url, DOWNLOADS, split, count, out / split
+            )
         rows += F.copy_checked(files, out / split, data.source, split)
     manifest = pd.DataFrame(rows)
     ok = manifest[manifest["status"] == "ok"]

@@ -17,7 +17,13 @@ from srcore.cli import run
 from srcore.images import read_image
 from srcore.params import load_params
 
-PREPARED, EVAL, METRICS, LIVE, OUT = Path("data/prepared"), Path("data/eval"), Path("metrics"), Path("dvclive"), Path("plots")
+PREPARED, EVAL, METRICS, LIVE, OUT = (
+    Path("data/prepared"),
+    Path("data/eval"),
+    Path("metrics"),
+    Path("dvclive"),
+    Path("plots"),
+)
 
 
 def main() -> None:
@@ -26,13 +32,22 @@ def main() -> None:
     for row in list(rows.itertuples())[: p.examples]:
         hr, y0 = (np.asarray(a) for a in load_pair(PREPARED / "cache", "valid", row.image))
         sr = read_image(EVAL / "sr" / f"{Path(row.image).stem}.png")
-        figures.save(figures.compare(row.image, hr, y0, sr, row, p.zoom), OUT / f"compare_{Path(row.image).stem}.png")
+        figures.save(
+            figures.compare(row.image, hr, y0, sr, row, p.zoom),
+            OUT / f"compare_{Path(row.image).stem}.png",
+        )
     figures.save(figures.chain_figure(np.load(EVAL / "chain.npz")["chain"]), OUT / "chain.png")
     logs = {k: LIVE / "plots" / "metrics" / f"{k}.tsv" for k in ("train/loss", "val/psnr_y")}
     figures.save(
-        figures.training_figure({k: pd.read_csv(f, sep="\t") for k, f in logs.items() if f.is_file()}), OUT / "training.png"
+        figures.training_figure(
+            {k: pd.read_csv(f, sep="\t") for k, f in logs.items() if f.is_file()}
+        ),
+        OUT / "training.png",
     )
-    figures.save(figures.gain_figure([Path(n).stem for n in rows.image], rows.psnr_y_gain.to_numpy()), OUT / "gain.png")
+    figures.save(
+        figures.gain_figure([Path(n).stem for n in rows.image], rows.psnr_y_gain.to_numpy()),
+        OUT / "gain.png",
+    )
 
 
 if __name__ == "__main__":

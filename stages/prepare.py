@@ -23,13 +23,18 @@ from srcore.params import load_params
 RAW, OUT = Path("data/raw"), Path("data/prepared")
 
 
-def prepare(raw: Path, out: Path, scale: int, patch: int, per_image: dict[str, int], seed: int) -> tuple[pd.DataFrame, dict]:
-    """Returns (patch index, summary: per-split counts and the sha256 fingerprint of the training split's
+def prepare(
+    raw: Path, out: Path, scale: int, patch: int, per_image: dict[str, int], seed: int
+) -> tuple[pd.DataFrame, dict]:
+    """Returns (patch index, summary: per-split counts and the sha256 fingerprint of the training
+    split's
     arrays and patches: what the weights depend on)."""
     rows, counts, digest = [], {}, hashlib.sha256()
     for s, split in enumerate(("train", "valid")):
         c = counts[split] = {"images": 0, "unreadable": 0, "smaller_than_patch": 0}
-        for i, path in enumerate(tqdm(list_images(raw / split), desc=f"prepare {split}", unit="img")):
+        for i, path in enumerate(
+            tqdm(list_images(raw / split), desc=f"prepare {split}", unit="img")
+        ):
             try:
                 hr, _, y0 = degrade(read_image(path), scale)
             except (ImageReadError, ValueError) as e:

@@ -1,8 +1,9 @@
 """train: the diffusion model on the prepared patches -> models/model.pt (weights + configs).
 
 Checkpoints go to checkpoints/train.pt (a persist output: an interrupted `dvc repro` continues from
-it, and only then: see srcore.train). Loss and validation PSNR are logged with DVCLive into dvclive/.
-With train.nproc > 1 this script launches itself under torchrun (torch.distributed.run, standalone,
+it, and only then: see srcore.train). Loss and validation PSNR are logged with DVCLive into
+dvclive/. With train.nproc > 1 this script launches itself under torchrun (torch.distributed.run,
+standalone,
 one process per GPU); launched by torchrun yourself (multi-node), it runs as one of its ranks.
 """
 
@@ -20,11 +21,17 @@ from srcore.checkpoint import save_checkpoint
 from srcore.cli import run
 from srcore.config import weight_settings
 from srcore.data import PatchBatches
+from srcore.device import pick_device
 from srcore.errors import UserError
 from srcore.params import load_params
 from srcore.train import code_fingerprint, distributed, resumable_checkpoint, run_identity, train
 
-PREPARED, CHECKPOINT, MODEL, LIVE = Path("data/prepared"), Path("checkpoints/train.pt"), Path("models/model.pt"), "dvclive"
+PREPARED, CHECKPOINT, MODEL, LIVE = (
+    Path("data/prepared"),
+    Path("checkpoints/train.pt"),
+    Path("models/model.pt"),
+    "dvclive",
+)
 
 
 def trim_logs(live_dir: str, step: int) -> None:
@@ -43,16 +50,23 @@ def data_fingerprint(prepared: Path) -> str:
 
 
 def launch(nproc: int) -> int:
-    """This script under torchrun with `nproc` local processes; the exit code of the first that failed."""
+    """This script under torchrun with `nproc` local processes; the exit code of the first that
+    failed."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser
     from torch.distributed.run import run as torchrun
 
     try:
-        torchrun(get_args_parser().parse_args(["--standalone", f"--nproc_per_node={nproc}", __file__]))
+        torchrun(
+            get_args_parser().parse_args(["--standalone", f"--nproc_per_node={nproc}", __file__])
+        )
     except ChildFailedError as e:
         rank, failure = min(e.failures.items())
-        print(f"error: training failed in rank {rank} (exit code {failure.exitcode}); its message is above", file=sys.stderr)
+        print(
+            f"error: training failed in rank {rank} (exit code {failure.exitcode}); "
+            "its message is above",
+            file=sys.stderr,
+        )
         return failure.exitcode or 1
     return 0
 
@@ -63,14 +77,23 @@ def main() -> int:
         return launch(p.train.nproc)
     rank = distributed()[0]
     index = PREPARED / "index.csv"
-    train_data = PatchBatches(PREPARED / "cache", read_index(index, "train"), "train", p.train.batch_size, p.train.seed)
+    train_data = PatchBatches(
+        PREPARED / "cache", read_index(index, "train"), "train", p.train.batch_size, p.train.seed
+    )
     valid_rows = read_index(index, "valid")
-    valid_data = PatchBatches(PREPARED / "cache", valid_rows, "valid", 8, 0) if len(valid_rows) else None
-    identity = run_identity(weight_settings(p), code_fingerprint([__file__]), data_fingerprint(PREPARED))
-    ck = resumable_checkpoint(CHECKPOINT, identity, p.train.steps) if rank == 0 else None  # train() shares rank 0's
-    live = Live(LIVE, resume=ck is not None, save_dvc_exp=False, dvcyaml=None) if rank == 0 else None  # rank 0 writes
-    if live is not None and ck is not None:
-        trim_logs(LIVE, int(ck["step"]))
+    valid_data = (
+        PatchBatches(PREPARED / "cache", valid_rows, "valid", 8, 0) if len(valid_rows) else None
+    )
+    device = pick_device(p.train.device).type
+    code, data = code_fingerprint([__file__]), data_fingerprint(PREPARED)
+    identity = run_identity(weight_settings(p), code, data, device)
+    found = None  # rank 0 decides; train() shares its checkpoint with the other ranks
+    live = None  # rank 0 alone writes the logs
+    if rank == 0:
+        found = resumable_checkpoint(CHECKPOINT, identity, p.train.steps)
+        live = Live(LIVE, resume=found is not None, save_dvc_exp=False, dvcyaml=None)
+        if found is not None:
+            trim_logs(LIVE, int(found["step"]))
 
     def log(metrics: dict, step: int) -> None:
         if live is not None:
@@ -80,9 +103,29 @@ def main() -> int:
             live.sync()
 
     scale = p.prepare.scale
-    model = train(p.train, p.model, p.diffusion, p.loss, scale, train_data, valid_data, CHECKPOINT, log, identity, ck or False)
+    model = train(
+        p.train,
+        p.model,
+        p.diffusion,
+        p.loss,
+        scale,
+        train_data,
+        valid_data,
+        CHECKPOINT,
+        log,
+        identity,
+        found or False,
+    )
     if live is not None:
-        save_checkpoint(MODEL, model, p.diffusion, scale, steps=p.train.steps, params_count=model.num_params(), identity=identity)
+        save_checkpoint(
+            MODEL,
+            model,
+            p.diffusion,
+            scale,
+            steps=p.train.steps,
+            params_count=model.num_params(),
+            identity=identity,
+        )
         live.end()
     return 0
 

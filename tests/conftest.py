@@ -9,7 +9,8 @@ torch.set_num_threads(2)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
-# the keys that metrics/metrics.json and `python -m srcore.evaluate` must report (issue: the pipeline)
+# the keys that metrics/metrics.json and `python -m srcore.evaluate` must report (issue: the
+# pipeline)
 REQUIRED_METRIC_KEYS = {
     "psnr_y",
     "ssim_y",
@@ -27,7 +28,9 @@ def shared_dataset(name: str) -> Path:
     """A folder of ../shared/datasets, or skip the test with the reason."""
     d = SHARED_DATASETS / name
     if not d.is_dir():
-        pytest.skip(f"{d} is absent (benchmark images live outside the repository, in ../shared/datasets)")
+        pytest.skip(
+            f"{d} is absent (benchmark images live outside the repository, in ../shared/datasets)"
+        )
     return d
 
 

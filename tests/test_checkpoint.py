@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from srcore.checkpoint import ModelFileError, load_model, save_checkpoint
-from srcore.diffusion import DiffusionConfig
-from srcore.model import DualDomainUNet, ModelConfig
+from srcore.config import DiffusionConfig, ModelConfig
+from srcore.model import DualDomainUNet
 
 
 def test_round_trip_rebuilds_the_saved_network(tmp_path):
@@ -17,14 +17,26 @@ def test_round_trip_rebuilds_the_saved_network(tmp_path):
     assert m2.cfg == cfg and dcfg.kappa == 1.5 and ck["step"] == 7 and ck["scale"] == 4
     assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), m2.state_dict().values()))
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+    # sampling weights need no gradient (autocast would cache bf16 copies of those that do)
+    assert not any(p.requires_grad for p in m2.parameters())
 
 
 def test_other_configuration_lists_the_mismatches(tmp_path):
-    save_checkpoint(tmp_path / "m.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4)
+    save_checkpoint(
+        tmp_path / "m.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4
+    )
     with pytest.raises(ModelFileError) as e:
-        load_model(tmp_path / "m.pt", ModelConfig(width=16, time_dim=16, dct=False), DiffusionConfig(kappa=1.0))
+        load_model(
+            tmp_path / "m.pt",
+            ModelConfig(width=16, time_dim=16, dct=False),
+            DiffusionConfig(kappa=1.0),
+        )
     msg = str(e.value)
-    assert "model.width: file has 8, asked for 16" in msg and "model.dct" in msg and "diffusion.kappa" in msg
+    assert (
+        "model.width: file has 8, asked for 16" in msg
+        and "model.dct" in msg
+        and "diffusion.kappa" in msg
+    )
 
 
 class _Evil:
@@ -48,7 +60,9 @@ def test_a_model_file_from_before_the_written_out_haar_still_loads(tmp_path):
     m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
     save_checkpoint(tmp_path / "m.pt", m, DiffusionConfig(), 4)
     ck = torch.load(tmp_path / "m.pt", weights_only=True)
-    ck["model"]["mid.dwt.dwt.h0_col"] = torch.ones(1, 1, 2, 1)  # pytorch-wavelets' fixed filter buffers
+    ck["model"]["mid.dwt.dwt.h0_col"] = torch.ones(
+        1, 1, 2, 1
+    )  # pytorch-wavelets' fixed filter buffers
     ck["model"]["mid.dwt.idwt.g0_col"] = torch.ones(1, 1, 2, 1)
     torch.save(ck, tmp_path / "old.pt")
     loaded, _, _ = load_model(tmp_path / "old.pt")
@@ -64,8 +78,29 @@ def test_a_file_from_before_the_stem_setting_loads_as_the_full_resolution_layout
     del ck["model_config"]["stem"]  # what files written before `model.stem` existed hold
     torch.save(ck, tmp_path / "old.pt")
     m2, _, _ = load_model(tmp_path / "old.pt")
-    assert m2.cfg.stem == 1 and all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), m2.state_dict().values()))
-    ck["model_config"]["stem"] = 4  # settings that contradict the weights: one error, not a shape traceback
+    assert m2.cfg.stem == 1 and all(
+        torch.equal(a, b) for a, b in zip(m.state_dict().values(), m2.state_dict().values())
+    )
+    ck["model_config"]["stem"] = (
+        4  # settings that contradict the weights: one error, not a shape traceback
+    )
     torch.save(ck, tmp_path / "bad.pt")
     with pytest.raises(ModelFileError, match="do not match its own settings"):
         load_model(tmp_path / "bad.pt")
+
+
+def test_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "ck.pt"
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    save_checkpoint(path, m, DiffusionConfig(), 4, step=1)
+
+    def dies(obj, f, *a, **k):
+        with open(f, "wb") as fh:
+            fh.write(b"half a checkpoint")
+        raise KeyboardInterrupt  # the process is stopped mid-write
+
+    monkeypatch.setattr(torch, "save", dies)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, m, DiffusionConfig(), 4, step=2)
+    monkeypatch.undo()
+    assert load_model(path)[2]["step"] == 1 and [p.name for p in tmp_path.iterdir()] == ["ck.pt"]

@@ -27,7 +27,10 @@ def test_mod_crop(scale):
 
 def test_bicubic_set5_matches_published_protocol():
     folder = shared_dataset("Set5")
-    rows = [score(y0, hr, 4) for hr, _, y0 in (degrade(read_image(p), 4) for p in sorted(folder.glob("*.png")))]
+    rows = [
+        score(y0, hr, 4)
+        for hr, _, y0 in (degrade(read_image(p), 4) for p in sorted(folder.glob("*.png")))
+    ]
     assert len(rows) == 5
     assert abs(np.mean([r["psnr_y"] for r in rows]) - 28.43) <= 0.02
     assert abs(np.mean([r["ssim_y"] for r in rows]) - 0.811) <= 0.002

@@ -1,5 +1,6 @@
 """The DVC project itself: each stage's deps are what it really reads, params.yaml is the defaults,
-and the committed dvc.lock (with its metrics and logs) is what the committed code and params produce."""
+and the committed dvc.lock (with its metrics and logs) is what the committed code and params
+produce."""
 
 import hashlib
 import json
@@ -25,10 +26,13 @@ def _loaded_by(stage: str) -> tuple[set[str], bool]:
         "import importlib.util, sys\n"
         f"spec = importlib.util.spec_from_file_location('st', 'stages/{stage}.py')\n"
         "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "print(' '.join(m.__file__ for n, m in list(sys.modules.items()) if n.split('.')[0] == 'srcore'))\n"
+        "mods = [m for n, m in list(sys.modules.items()) if n.split('.')[0] == 'srcore']\n"
+        "print(' '.join(m.__file__ for m in mods))\n"
         "print('torch' in sys.modules)\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     files, torch = r.stdout.splitlines()
     return {str(Path(f).resolve().relative_to(REPO)) for f in files.split()}, torch == "True"
 
@@ -38,9 +42,13 @@ def test_stage_deps_are_the_code_it_imports(stage):
     deps = DVC_YAML["stages"][stage]["deps"]
     declared = {d for d in deps if d.startswith("srcore")}
     loaded, torch = _loaded_by(stage)
-    assert "srcore" not in deps, "a folder dep: byte-code or an unrelated module would re-run the stage"
+    assert "srcore" not in deps, (
+        "a folder dep: byte-code or an unrelated module would re-run the stage"
+    )
     assert f"stages/{stage}.py" in deps
-    assert declared == loaded, f"dvc.yaml lacks {sorted(loaded - declared)}, lists unused {sorted(declared - loaded)}"
+    assert declared == loaded, (
+        f"dvc.yaml lacks {sorted(loaded - declared)}, lists unused {sorted(declared - loaded)}"
+    )
     if stage in TORCH_FREE:
         assert not torch, f"stage {stage} imports torch, which it does not use"
 
@@ -60,13 +68,18 @@ def test_stage_params_cover_every_key_the_stage_reads(stage):
     listed = DVC_YAML["stages"][stage].get("params", [])
     covered = {k for k in schema() if any(k == p or k.startswith(p + ".") for p in listed)}
     reads = {k for k in schema() if k.startswith(READS[stage])}
-    assert reads <= covered, f"dvc.yaml: stage {stage} does not list {sorted(reads - covered)}: changing them would not re-run it"
+    assert reads <= covered, (
+        f"dvc.yaml: stage {stage} does not list {sorted(reads - covered)}: "
+        "changing them would not re-run it"
+    )
     if stage == "train":  # prepare.* reach it through its data dependency (data/prepared)
         assert {k for k in weight_settings(Params()) if not k.startswith("prepare.")} <= covered
 
 
 def test_params_yaml_is_the_defaults_defined_in_config():
-    assert (REPO / "params.yaml").read_text() == default_params_yaml(), "run: python -m srcore.params > params.yaml"
+    assert (REPO / "params.yaml").read_text() == default_params_yaml(), (
+        "run: python -m srcore.params > params.yaml"
+    )
 
 
 def _md5(path: Path) -> str:
@@ -85,7 +98,8 @@ def _lookup(params: dict, key: str):
 
 
 def _same(a, b) -> bool:
-    """Equal values, groups and lists compared item by item; DVC writes 1e-07, which PyYAML reads as a string."""
+    """Equal values, groups and lists compared item by item; DVC writes 1e-07, which PyYAML reads as
+    a string."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
@@ -97,7 +111,8 @@ def _same(a, b) -> bool:
 
 
 def test_the_committed_lock_is_what_this_code_and_these_params_produce():
-    """Fails when code, params or the committed metrics/logs differ from dvc.lock: re-run `dvc repro`
+    """Fails when code, params or the committed metrics/logs differ from dvc.lock: re-run `dvc
+    repro`
     and commit dvc.lock, metrics/ and dvclive/ with the change."""
     lock = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
     params = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -105,11 +120,17 @@ def test_the_committed_lock_is_what_this_code_and_these_params_produce():
     assert set(lock) == set(STAGES), "dvc.lock lacks stages: run dvc repro"
     for name, stage in lock.items():
         spec = DVC_YAML["stages"][name]
-        if stage["cmd"] != spec["cmd"] or {d["path"] for d in stage.get("deps", [])} != set(spec["deps"]):
+        if stage["cmd"] != spec["cmd"] or {d["path"] for d in stage.get("deps", [])} != set(
+            spec["deps"]
+        ):
             stale.append(f"{name}: command or deps changed in dvc.yaml")
         for dep in stage.get("deps", []):
             path = REPO / dep["path"]
-            if path.is_file() and dep["path"].startswith(("srcore/", "stages/")) and _md5(path) != dep["md5"]:
+            if (
+                path.is_file()
+                and dep["path"].startswith(("srcore/", "stages/"))
+                and _md5(path) != dep["md5"]
+            ):
                 stale.append(f"{name}: {dep['path']} changed")
         for key, value in stage.get("params", {}).get("params.yaml", {}).items():
             if not _same(_lookup(params, key), value):
@@ -118,4 +139,7 @@ def test_the_committed_lock_is_what_this_code_and_these_params_produce():
             path = REPO / out["path"]
             if out["path"].startswith(("metrics/", "dvclive/")) and _md5(path) != out["md5"]:
                 stale.append(f"{name}: committed {out['path']} is not the one dvc.lock records")
-    assert not stale, "dvc.lock is stale (run `dvc repro`, commit dvc.lock, metrics/, dvclive/): " + "; ".join(stale)
+    assert not stale, (
+        "dvc.lock is stale (run `dvc repro`, commit dvc.lock, metrics/, dvclive/): "
+        + "; ".join(stale)
+    )

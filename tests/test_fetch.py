@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcore.fetch import FetchError, check_archive, copy_checked, div2k_files, download, extract_flat
+from srcore.fetch import (
+    FetchError,
+    check_archive,
+    copy_checked,
+    div2k_files,
+    download,
+    extract_flat,
+)
 
 
 def make_zip(prefix: str, n: int, extra: dict[str, bytes] | None = None) -> bytes:
@@ -67,7 +74,12 @@ class Server:
 
 @pytest.fixture
 def server():
-    s = Server({"/DIV2K_train_HR.zip": make_zip("DIV2K_train_HR", 3), "/DIV2K_valid_HR.zip": make_zip("DIV2K_valid_HR", 2)})
+    s = Server(
+        {
+            "/DIV2K_train_HR.zip": make_zip("DIV2K_train_HR", 3),
+            "/DIV2K_valid_HR.zip": make_zip("DIV2K_valid_HR", 2),
+        }
+    )
     yield s
     s.close()
 
@@ -114,7 +126,9 @@ def test_corrupt_and_truncated_archives_are_detected(tmp_path):
         check_archive(tmp_path / "crc.zip", "DIV2K_valid_HR", 2)
 
 
-@pytest.mark.parametrize("member", ["../evil.png", "/etc/evil.png", "DIV2K_valid_HR/../../evil.png"])
+@pytest.mark.parametrize(
+    "member", ["../evil.png", "/etc/evil.png", "DIV2K_valid_HR/../../evil.png"]
+)
 def test_members_escaping_the_folder_are_refused(tmp_path, member):
     (tmp_path / "a.zip").write_bytes(make_zip("DIV2K_valid_HR", 2, {member: b"x"}))
     with pytest.raises(FetchError, match="refusing member"):
@@ -124,10 +138,19 @@ def test_members_escaping_the_folder_are_refused(tmp_path, member):
 
 def test_local_div2k_dir_archive_is_used_offline(tmp_path):
     (tmp_path / "DIV2K_valid_HR.zip").write_bytes(make_zip("DIV2K_valid_HR", 2))
-    files = div2k_files(str(tmp_path), "http://127.0.0.1:9", tmp_path / "dl", "valid", 2, tmp_path / "out")
+    files = div2k_files(
+        str(tmp_path), "http://127.0.0.1:9", tmp_path / "dl", "valid", 2, tmp_path / "out"
+    )
     assert len(files) == 2 and not (tmp_path / "dl").exists()
     with pytest.raises(FetchError, match="data.div2k_dir"):
-        div2k_files(str(tmp_path / "nothing"), "http://127.0.0.1:9", tmp_path / "dl", "valid", 2, tmp_path / "out")
+        div2k_files(
+            str(tmp_path / "nothing"),
+            "http://127.0.0.1:9",
+            tmp_path / "dl",
+            "valid",
+            2,
+            tmp_path / "out",
+        )
 
 
 def test_extract_writes_only_inside_the_folder(tmp_path):

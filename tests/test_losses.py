@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from srcore.losses import LossConfig, SRLoss, laplacian_l1, laplacian_pyramid, multiscale_dct_l1
+from srcore.config import LossConfig
+from srcore.losses import SRLoss, laplacian_l1, laplacian_pyramid, multiscale_dct_l1
 
 
 def test_losses_are_zero_at_target_and_grow_with_error():
@@ -17,7 +18,9 @@ def test_laplacian_pyramid_reconstructs():
     assert [b.shape[-1] for b in bands] == [48, 24, 12, 6]
     rec = bands[-1]
     for b in reversed(bands[:-1]):
-        rec = b + torch.nn.functional.interpolate(rec, size=b.shape[-2:], mode="bilinear", align_corners=False)
+        rec = b + torch.nn.functional.interpolate(
+            rec, size=b.shape[-2:], mode="bilinear", align_corners=False
+        )
     assert torch.allclose(rec, x, atol=1e-5)
 
 
@@ -27,9 +30,32 @@ def test_vgg_needs_a_local_weights_file(tmp_path):
 
 
 def test_vgg_loads_torchvision_layout(tmp_path):
-    # a state dict with torchvision's vgg19().features keys, random values (no download possible here)
+    # a state dict with torchvision's vgg19().features keys, random values (no download possible
+    # here)
     cin, i, state = 3, 0, {}
-    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]:
+    for v in [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ]:
         if v == "M":
             i += 1
             continue

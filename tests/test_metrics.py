@@ -7,7 +7,11 @@ from srcore.metrics import psnr, rgb_to_y, score
 def test_y_channel_is_bt601_matlab():
     px = np.array([[[0, 0, 0], [255, 255, 255], [255, 0, 0]]], np.uint8)
     y = rgb_to_y(px)[0]
-    assert y[0] == pytest.approx(16.0) and y[1] == pytest.approx(235.0) and y[2] == pytest.approx(16 + 65.481)
+    assert (
+        y[0] == pytest.approx(16.0)
+        and y[1] == pytest.approx(235.0)
+        and y[2] == pytest.approx(16 + 65.481)
+    )
 
 
 def test_score_crops_border_and_detects_error():

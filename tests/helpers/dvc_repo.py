@@ -1,4 +1,5 @@
-"""A fresh copy of the project as its own git + DVC repository, with tiny parameters, for end-to-end tests."""
+"""A fresh copy of the project as its own git + DVC repository, with tiny parameters, for end-to-end
+tests."""
 
 import os
 import shutil
@@ -36,16 +37,37 @@ def tiny_params(path: Path, **overrides) -> dict:
 
 
 def make_repo(dst: Path) -> dict:
-    """Copy the project (not its data, outputs or venv) into `dst`; returns the env to run DVC in."""
-    for name in ("srcore", "stages", ".dvc", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "pyproject.toml"):
+    """Copy the project (not its data, outputs or venv) into `dst`; returns the env to run DVC
+    in."""
+    for name in (
+        "srcore",
+        "stages",
+        ".dvc",
+        "dvc.yaml",
+        "params.yaml",
+        ".dvcignore",
+        ".gitignore",
+        "pyproject.toml",
+    ):
         src = REPO / name
         if src.is_dir():
-            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
+            shutil.copytree(
+                src, dst / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache")
+            )
         else:
             shutil.copy2(src, dst / name)
-    env = {**os.environ, "PYTHONPATH": str(dst), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "DVC_NO_ANALYTICS": "1"}  # fmt: skip
+    git = {
+        f"GIT_{who}_{what}": "t@t" if what == "EMAIL" else "t"
+        for who in ("AUTHOR", "COMMITTER")
+        for what in ("NAME", "EMAIL")
+    }
+    env = {
+        **os.environ,
+        **git,
+        "PYTHONPATH": str(dst),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+    }
     return env
 
 
@@ -60,19 +82,32 @@ def logged_steps(repo: Path) -> list[int]:
     """The steps of the DVCLive training-loss log."""
     import pandas as pd
 
-    return pd.read_csv(repo / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")["step"].tolist()
+    return pd.read_csv(repo / "dvclive" / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")[
+        "step"
+    ].tolist()
 
 
-def kill_once_checkpointed(cmd: list[str], repo: Path, env: dict, step: int, timeout: float = 300) -> int:
-    """Start cmd in its own process group, SIGKILL the whole group once checkpoints/train.pt has reached
-    `step`; returns the checkpoint's step then (the file is always whole: it is written atomically)."""
+def kill_once_checkpointed(
+    cmd: list[str], repo: Path, env: dict, step: int, timeout: float = 300
+) -> int:
+    """Start cmd in its own process group, SIGKILL the whole group once checkpoints/train.pt has
+    reached
+    `step`; returns the checkpoint's step then (the file is always whole: it is written
+    atomically)."""
     import os
     import signal
     import time
 
     import torch
 
-    proc = subprocess.Popen(cmd, cwd=repo, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=repo,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ck, deadline, done = repo / "checkpoints" / "train.pt", time.time() + timeout, 0
     while time.time() < deadline and done < step:
         time.sleep(0.2)
@@ -85,6 +120,8 @@ def kill_once_checkpointed(cmd: list[str], repo: Path, env: dict, step: int, tim
 
 def run(cmd: str, cwd: Path, env: dict) -> str:
     """Run a shell command; fail the test with its output unless it succeeds. Returns its stdout."""
-    r = subprocess.run(cmd, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        cmd, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0, f"{cmd} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     return r.stdout

@@ -1,4 +1,5 @@
-"""Checks that every DVC report renders: the Vega specs `dvc plots show` builds and what `dvc metrics show`
+"""Checks that every DVC report renders: the Vega specs `dvc plots show` builds and what `dvc
+metrics show`
 lists. Functions, run by the end-to-end test on its pipeline (tests/test_pipeline_e2e.py)."""
 
 import json
@@ -6,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import REQUIRED_METRIC_KEYS
-from tests.dvc_repo import run
+from tests.helpers.dvc_repo import run
 
 GAIN_PLOT = "metrics/per_image.csv"
 CURVES = "dvclive/plots/metrics/"
@@ -37,8 +38,10 @@ def vega_spec(items: list[dict], target: str) -> dict:
 
 
 def assert_vega_field_types(repo: Path, env: dict) -> None:
-    """The rendered plots of a repository whose pipeline ran: image names on the category axis of the gain
-    bars with the gain on the numeric axis, training curves over a numeric step, and the stage's images."""
+    """The rendered plots of a repository whose pipeline ran: image names on the category axis of
+    the gain
+    bars with the gain on the numeric axis, training curves over a numeric step, and the stage's
+    images."""
     data = plots_json(repo, env)
 
     gain = vega_spec(data.get(GAIN_PLOT, []), GAIN_PLOT)
@@ -59,12 +62,20 @@ def assert_vega_field_types(repo: Path, env: dict) -> None:
         spec = vega_spec(items, name)
         channels = [(c, e[c]) for e in encodings(spec) for c in ("x", "y") if c in e]
         xs = [e for c, e in channels if c == "x"]
-        assert xs and all(e["field"] == "step" and e["type"] == "quantitative" for e in xs), f"{name}: x {xs}"
+        assert xs and all(e["field"] == "step" and e["type"] == "quantitative" for e in xs), (
+            f"{name}: x {xs}"
+        )
         metric = Path(name).stem
         ys = [e for c, e in channels if c == "y"]
-        assert ys and all(e["field"] == metric and e["type"] == "quantitative" for e in ys), f"{name}: y {ys}"
+        assert ys and all(e["field"] == metric and e["type"] == "quantitative" for e in ys), (
+            f"{name}: y {ys}"
+        )
 
-    images = {Path(t).name for t, items in data.items() if t.startswith("plots/") and items[0]["type"] == "image"}
+    images = {
+        Path(t).name
+        for t, items in data.items()
+        if t.startswith("plots/") and items[0]["type"] == "image"
+    }
     assert IMAGE_PLOTS <= images and any(n.startswith("compare_") for n in images), images
 
 
@@ -81,7 +92,11 @@ def assert_metrics_listed(repo: Path, env: dict) -> None:
     assert not shown.get("error"), shown["error"]
     files = {path: flatten(v.get("data", {})) for path, v in shown["data"].items()}
     assert {"metrics/metrics.json", "dvclive/metrics.json"} <= set(files), set(files)
-    assert REQUIRED_METRIC_KEYS <= set(files["metrics/metrics.json"]), REQUIRED_METRIC_KEYS - set(files["metrics/metrics.json"])
-    assert LIVE_KEYS <= set(files["dvclive/metrics.json"]), LIVE_KEYS - set(files["dvclive/metrics.json"])
+    assert REQUIRED_METRIC_KEYS <= set(files["metrics/metrics.json"]), REQUIRED_METRIC_KEYS - set(
+        files["metrics/metrics.json"]
+    )
+    assert LIVE_KEYS <= set(files["dvclive/metrics.json"]), LIVE_KEYS - set(
+        files["dvclive/metrics.json"]
+    )
     table = run("dvc metrics show", repo, env)  # the table a user reads
     assert "dvclive/metrics.json" in table and "train.loss" in table and "psnr_y_gain" in table

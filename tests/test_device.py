@@ -1,5 +1,7 @@
-"""The CUDA path: bf16 autocast, channels_last, torch.compile, the bf16 wavelet branch, tiled upscaling
-and DDP with one GPU under torchrun. Marked `cuda`: skipped without a CUDA device, run by `make gpu-check`."""
+"""The CUDA path: bf16 autocast, channels_last, torch.compile, the bf16 wavelet branch, tiled
+upscaling
+and DDP with one GPU under torchrun. Marked `cuda`: skipped without a CUDA device, run by `make
+gpu-check`."""
 
 import subprocess
 import sys
@@ -15,11 +17,14 @@ from srcore.model import DualDomainUNet, DWTBranch
 from srcore.tiles import super_resolve_image
 from srcore.train import train_step
 from tests.conftest import REPO
-from tests.test_upscale import smooth_image, tiny_model
+from tests.helpers.images import smooth_image, tiny_model
 
 pytestmark = [
     pytest.mark.cuda,
-    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device; run on a GPU machine by `make gpu-check`"),
+    pytest.mark.skipif(
+        not torch.cuda.is_available(),
+        reason="needs a CUDA device; run on a GPU machine by `make gpu-check`",
+    ),
 ]
 DEV = torch.device("cuda")
 
@@ -52,7 +57,17 @@ def test_bf16_autocast_forward_is_close_to_fp32_and_a_training_step_is_finite():
     assert (low - ref).abs().max() < 0.05 * ref.abs().max() + 1e-3
     diffusion, opt = ResShift.from_config(DiffusionConfig()), torch.optim.Adam(m.parameters(), 1e-4)
     t = torch.randint(1, 16, (2,))
-    loss, applied = train_step(m, diffusion, SRLoss(LossConfig()).to(DEV), opt, x0, y0, m.condition(y0), t, torch.randn_like(x0))
+    loss, applied = train_step(
+        m,
+        diffusion,
+        SRLoss(LossConfig()).to(DEV),
+        opt,
+        x0,
+        y0,
+        m.condition(y0),
+        t,
+        torch.randn_like(x0),
+    )
     assert applied and torch.isfinite(loss)
     assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
 
@@ -61,7 +76,11 @@ def test_channels_last_gives_the_same_output():
     m, (x0, y0) = model(), batch()
     with torch.no_grad():
         ref = forward(m, x0, y0)
-        out = forward(m.to(memory_format=torch.channels_last), x0.contiguous(memory_format=torch.channels_last), y0)
+        out = forward(
+            m.to(memory_format=torch.channels_last),
+            x0.contiguous(memory_format=torch.channels_last),
+            y0,
+        )
     assert torch.allclose(out, ref, atol=1e-4, rtol=1e-3)
 
 
@@ -79,10 +98,14 @@ def test_the_wavelet_branch_runs_in_bf16_under_autocast_close_to_fp32_with_gradi
     ref = branch(x)
     with torch.autocast("cuda", dtype=torch.bfloat16):
         y = branch(x.to(torch.bfloat16))
-    assert y.dtype == torch.bfloat16  # written-out Haar: no fp32 detour (pytorch-wavelets needed one)
+    assert (
+        y.dtype == torch.bfloat16
+    )  # written-out Haar: no fp32 detour (pytorch-wavelets needed one)
     assert (y.float() - ref).abs().max() < 0.05 * ref.abs().max()
     y.float().square().mean().backward()
-    assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in branch.parameters())
+    assert torch.isfinite(x.grad).all() and all(
+        torch.isfinite(p.grad).all() for p in branch.parameters()
+    )
 
 
 def test_tiled_upscaling_on_cuda_matches_whole_and_cpu():
@@ -96,13 +119,20 @@ def test_tiled_upscaling_on_cuda_matches_whole_and_cpu():
     assert np.abs(whole - cpu).mean() < 1.0  # bf16 network, same keyed noise
 
 
-def test_ddp_with_one_gpu_under_torchrun_matches_one_process(tmp_path):
-    worker = str(REPO / "tests" / "ddp_train.py")
-    run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1"]
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_ddp_with_two_gpus_under_torchrun_matches_one_process(tmp_path):
+    worker = str(REPO / "tests" / "helpers" / "ddp_train.py")
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     cmd = [*run, worker, str(tmp_path / "ddp"), "cuda", "4"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    single = [sys.executable, str(REPO / "tests" / "ddp_train.py"), str(tmp_path / "one"), "cuda", "4"]
+    single = [
+        sys.executable,
+        str(REPO / "tests" / "helpers" / "ddp_train.py"),
+        str(tmp_path / "one"),
+        "cuda",
+        "4",
+    ]
     r = subprocess.run(single, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = (torch.load(tmp_path / d / "final.pt", weights_only=True) for d in ("ddp", "one"))
@@ -110,24 +140,16 @@ def test_ddp_with_one_gpu_under_torchrun_matches_one_process(tmp_path):
         assert torch.allclose(a[k], b[k], atol=1e-4, rtol=1e-3), k
 
 
-def test_cuda_graph_replay_matches_eager_sampling_for_every_shape():
-    from srcore.cudagraph import CUDAGraphed
-    from srcore.sampler import super_resolve
-
-    for cfg in ({"stem": 4, "dct_block": 4}, {"stem": 1, "dct_block": 8}, {"stem": 2, "dct_block": 0}):
-        net = tiny_model(**cfg).to(DEV)
-        graphed, diffusion = CUDAGraphed(net, keep=2), ResShift.from_config(DiffusionConfig()).respace(4)
-        for shape in [(1, 3, 128, 192), (2, 3, 64, 64), (1, 3, 128, 192), (1, 3, 100, 70)]:
-            y0 = torch.rand(*shape, device=DEV) * 2 - 1
-            ref, _ = super_resolve(net, diffusion, y0, seed=2)
-            out, _ = super_resolve(graphed, diffusion, y0, seed=2)
-            assert out.shape == ref.shape and (out - ref).abs().max() < 2e-2, (cfg, shape)  # bf16 both; kernels differ
-        assert len(graphed._graphs) == 2, cfg  # 3 shapes, each seen 4 times (steps): bounded, least recently used dropped
-
-
 def test_stem_tiles_and_the_averaged_sampler_on_cuda():
-    net, diffusion = tiny_model(stem=4, dct_block=4).to(DEV), ResShift.from_config(DiffusionConfig()).respace(4)
+    net, diffusion = (
+        tiny_model(stem=4, dct_block=4).to(DEV),
+        ResShift.from_config(DiffusionConfig()).respace(4),
+    )
     y0 = smooth_image(300, 420)
-    whole = super_resolve_image(net, diffusion, y0, seed=3, samples=2, ensemble=True).astype(np.float64)
-    tiled = super_resolve_image(net, diffusion, y0, seed=3, tile=256, overlap=32, samples=2, ensemble=True).astype(np.float64)
+    whole = super_resolve_image(net, diffusion, y0, seed=3, samples=2, ensemble=True).astype(
+        np.float64
+    )
+    tiled = super_resolve_image(
+        net, diffusion, y0, seed=3, tile=256, overlap=32, samples=2, ensemble=True
+    ).astype(np.float64)
     assert np.abs(whole - tiled).mean() < 1.0

@@ -1,0 +1,81 @@
+"""How a trained model samples, as srcore-upscale and srcore-evaluate both offer it: the
+command-line
+options, their check, and the model ready to sample (on its device, CUDA-graphed on a GPU)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from .checkpoint import load_model
+from .config import DEVICES, SAMPLERS, SEED, EvaluateConfig, tile_fits, tile_rule
+from .cudagraph import for_sampling
+from .diffusion import ResShift
+from .errors import UserError
+
+STEPS = (
+    EvaluateConfig().steps
+)  # 1: the best PSNR in the study (more steps: more texture, less PSNR)
+
+
+def add_sampling_options(ap: argparse.ArgumentParser, tile: int) -> None:
+    """--steps, --sampler, --samples, --ensemble, --tile, --overlap, --device."""
+    ap.add_argument(
+        "--steps",
+        type=int,
+        help=f"sampling steps, a respaced chain (default: {STEPS}, or the model's T if smaller)",
+    )
+    ap.add_argument(
+        "--sampler",
+        default="ancestral",
+        choices=SAMPLERS,
+        help="ancestral: noise every step; ddim: deterministic",
+    )
+    ap.add_argument(
+        "--samples", type=int, default=1, help="independent draws averaged (an MMSE estimate; x N)"
+    )
+    ap.add_argument(
+        "--ensemble", action="store_true", help="average over the 8 rotations/flips (cost x8)"
+    )
+    ap.add_argument(
+        "--tile", type=int, default=tile, help="tile side in output pixels, 0 = the whole image"
+    )
+    ap.add_argument("--overlap", type=int, default=32, help="overlap of neighbouring tiles (px)")
+    ap.add_argument(
+        "--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu"
+    )
+
+
+def seed_value(text: str) -> int:
+    """The argparse type of --seed: an integer in the range every `seed` setting allows."""
+    value = int(text)
+    if not SEED[0](value):
+        raise argparse.ArgumentTypeError(f"{text}: allowed an integer {SEED[1]}")
+    return value
+
+
+def sampling_of(args: argparse.Namespace) -> dict:
+    """The keyword arguments of srcore.tiles.super_resolve_image chosen on the command line."""
+    return {"sampler": args.sampler, "samples": args.samples, "ensemble": args.ensemble}
+
+
+def load_sampler(
+    path: Path, device: torch.device, steps: int | None, tile: int, overlap: int, samples: int = 1
+) -> tuple[torch.nn.Module, ResShift, int]:
+    """(the model ready to sample on `device`, its chain respaced to `steps` (None: STEPS, or the
+    model's T if smaller), its scale). Options that do not fit the model raise a UserError."""
+    if samples < 1:
+        raise UserError(f"--samples {samples}: allowed 1 or more")
+    model, diffusion_cfg, checkpoint = load_model(path, device=device)
+    diffusion = ResShift.from_config(diffusion_cfg)
+    steps = min(STEPS, diffusion.num_steps) if steps is None else steps
+    if not 1 <= steps <= diffusion.num_steps:
+        raise UserError(
+            f"--steps {steps}: allowed 1..{diffusion.num_steps} (the chain length of {path})"
+        )
+    m = model.cfg.size_multiple
+    if not tile_fits(tile, overlap, m):
+        raise UserError(f"--tile {tile} --overlap {overlap}: the tile must be {tile_rule(m)}")
+    return for_sampling(model), diffusion.respace(steps), int(checkpoint["scale"])

@@ -1,0 +1,80 @@
+"""params.yaml: every bad value is one message naming the key, the value and what is allowed."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from srcore.params import ParamError, parse
+from tests.conftest import REPO
+
+
+def default_params() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    "key,value,words",
+    [
+        ("kappa", -1.0, "kappa = -1.0 is not allowed: must be a number > 0"),
+        ("train.steps", 0, "train.steps = 0 is not allowed: must be an integer >= 1"),
+        ("diffusion.steps", 0, "diffusion.steps = 0"),
+        ("prepare.scale", 5, "prepare.scale = 5 is not allowed: must be one of: 2, 3, 4"),
+        ("prepare.patch", 50, "prepare.patch = 50 is not allowed: must be a multiple of 64"),
+        (
+            "data.source",
+            "imagenet",
+            "data.source = 'imagenet' is not allowed: must be one of: sample, folder, div2k",
+        ),
+        (
+            "evaluate.steps",
+            20,
+            "evaluate.steps = 20 is not allowed: must be at most diffusion.steps = 15",
+        ),
+        ("model.amp_kernel", 4, "model.amp_kernel = 4"),
+        ("train.lr", "fast", "train.lr = 'fast'"),
+        ("train.compile", 1, "train.compile = 1"),
+        ("train.seed", -1, "train.seed = -1 is not allowed: must be an integer in 0..2147483647"),
+        (
+            "prepare.seed",
+            -3,
+            "prepare.seed = -3 is not allowed: must be an integer in 0..2147483647",
+        ),
+        ("evaluate.seed", -1, "evaluate.seed = -1 is not allowed"),
+        ("evaluate.tile", 100, "evaluate.tile = 100 is not allowed: must be 0 or a multiple of 64"),
+    ],
+)
+def test_bad_parameters_name_key_value_and_what_is_allowed(key, value, words):
+    p = default_params()
+    group, _, name = key.rpartition(".")
+    (p[group] if group else p)[name] = value
+    with pytest.raises(
+        ParamError, match=words.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")
+    ):
+        parse(p)
+
+
+def test_unknown_and_missing_keys():
+    p = default_params()
+    p["train"]["stpes"] = 10
+    with pytest.raises(ParamError, match="unknown key 'train.stpes'"):
+        parse(p)
+    p = default_params()
+    del p["model"]["width"]
+    with pytest.raises(ParamError, match="missing key 'model.width'"):
+        parse(p)
+
+
+def test_a_stage_stops_with_one_line_before_heavy_work(tmp_path):
+    p = default_params()
+    p["kappa"] = -2
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(p))
+    r = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "train.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == "error: params.yaml: kappa = -2 is not allowed: must be a number > 0"
