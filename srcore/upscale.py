@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from .cli import USER_ERRORS, HelpFormatter, call, one_line
@@ -34,7 +35,7 @@ from .sampling import add_sampling_options, load_sampler, sampling_of, seed_valu
 from .tiles import super_resolve_image
 
 DEEP = 257.0  # a 16-bit level per 8-bit level: the network sees [0, 255] either way
-PER_FILE_ERRORS = (*USER_ERRORS, OSError, MemoryError)  # one file's failure, not the batch's
+PER_FILE_ERRORS = (*USER_ERRORS, OSError, MemoryError, torch.cuda.OutOfMemoryError)
 
 
 def collect_inputs(inputs: list[str]) -> tuple[list[Path], int]:
