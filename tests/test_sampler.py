@@ -104,21 +104,3 @@ def test_averaging_draws_reduces_the_spread_and_views_invert():
         )
         == 8
     )
-
-
-def test_ddim_is_deterministic_after_the_prior():
-    d = ResShift.from_config(DiffusionConfig()).respace(4)
-    y0 = torch.zeros(1, 3, 8, 8)
-    draws = []
-
-    def noise_fn(k):
-        draws.append(k)
-        return torch.randn(y0.shape)
-
-    d.p_sample_loop(lambda x, t: x * 0.5, y0, noise_fn, sampler="ddim")
-    assert draws == [4]  # only x_T is drawn
-    draws.clear()
-    d.p_sample_loop(lambda x, t: x * 0.5, y0, noise_fn, sampler="ancestral")
-    assert draws == [4, 3, 2, 1]
-    with pytest.raises(ValueError, match="sampler"):
-        d.p_sample_loop(lambda x, t: x, y0, noise_fn, sampler="euler")
