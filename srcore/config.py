@@ -12,45 +12,29 @@ No torch here: the fetch and prepare stages import this module and need nothing 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import PurePath
+from dataclasses import dataclass, fields
 from typing import Any
 
-Rule = tuple[Callable[[Any], bool], str]  # (check, what is allowed, in words)
-
-
-def param(
-    default: Any, meaning: str, rule: Rule | None = None, weights: bool = True, key: str = ""
-) -> Any:
-    """A dataclass field with its one-line meaning, its rule, whether it changes the trained
-    weights,
-    and its params.yaml key when that is not `group.name` (kappa lives at the top level)."""
-    return field(
-        default=default, metadata={"meaning": meaning, "rule": rule, "weights": weights, "key": key}
-    )
-
-
-def at_least(lo: float) -> Rule:
-    return (lambda v: v >= lo), f">= {lo}"
-
-
-def above(lo: float) -> Rule:
-    return (lambda v: v > lo), f"> {lo}"
-
-
-def within(lo: float, hi: float) -> Rule:
-    return (lambda v: lo <= v <= hi), f"in {lo}..{hi}"
-
-
-def one_of(*values: Any) -> Rule:
-    return (lambda v: v in values), "one of: " + ", ".join(map(str, values))
-
+from .rules import (
+    CHANCES,
+    PROBABILITY,
+    Group,
+    above,
+    at_least,
+    folders,
+    odd_or_zero,
+    one_of,
+    param,
+    scales,
+    span,
+    within,
+)
 
 DEVICES = ("auto", "cpu", "cuda")  # auto: cuda when available (srcore.device)
 SAMPLERS = ("ancestral", "ddim")  # srcore.diffusion's two ways down the chain
 SCALES = (2, 3, 4)  # the upscaling factors a model can be trained for
 SEED = within(0, 2**31 - 1)  # every RNG seed: numpy's SeedSequence refuses negative ones
+DEGRADATIONS = ("bicubic", "real")  # how LR is made from HR: srcore.degrade, srcore.realworld
 
 
 def tile_fits(tile: int, overlap: int, multiple: int) -> bool:
@@ -61,34 +45,6 @@ def tile_fits(tile: int, overlap: int, multiple: int) -> bool:
 
 def tile_rule(multiple: int) -> str:
     return f"0 or a multiple of {multiple} larger than the overlap (>= 0)"
-
-
-def _odd_or_zero(v: int) -> bool:
-    return v == 0 or (v >= 3 and v % 2 == 1)
-
-
-def _folders(v) -> bool:
-    names = [PurePath(s).name if isinstance(s, str) else "" for s in v]
-    return all(names) and len(set(names)) == len(names)
-
-
-def _scales(v) -> bool:
-    return len(v) > 0 and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in v)
-
-
-class Group:
-    """Shared helpers of the parameter groups."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} settings {unknown}; allowed: {sorted(known)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 @dataclass(frozen=True)
@@ -158,7 +114,7 @@ class ModelConfig(Group):
     amp_kernel: int = param(
         7,
         "local-amplitude window (AMP_KERNEL); 0 = off",
-        (_odd_or_zero, "0 or an odd integer >= 3"),
+        (odd_or_zero, "0 or an odd integer >= 3"),
     )
 
     @property
@@ -194,7 +150,7 @@ class LossConfig(Group):
         2.0, "DCT-L1 weight inside the multi-scale loss (FREQ_LOSS_WEIGHT)", at_least(0)
     )
     scales: tuple[int, ...] = param(
-        (1, 2, 4), "scales of the L1 loss (MULTISCALE_SCALES)", (_scales, "a list of integers >= 1")
+        (1, 2, 4), "scales of the L1 loss (MULTISCALE_SCALES)", (scales, "a list of integers >= 1")
     )
     laplacian_weight: float = param(0.0, "Laplacian-pyramid band L1 weight; 0 = off", at_least(0))
     laplacian_levels: int = param(3, "Laplacian pyramid levels", within(1, 8))
@@ -220,6 +176,11 @@ class TrainConfig(Group):
         ((lambda v: 0 <= v < 1), "in [0, 1)"),
     )
     seed: int = param(144, "seed of the weights, batches and noise (SEED)", SEED)
+    degradation: str = param(
+        "bicubic",
+        "LR of the training patches: bicubic (textbook), real (drawn per patch: the real group)",
+        one_of(*DEGRADATIONS),
+    )
     checkpoint_every: int = param(
         100, "steps between checkpoints (resume points)", at_least(1), weights=False
     )
@@ -281,7 +242,60 @@ class EvaluateConfig(Group):
     benchmarks: tuple[str, ...] = param(
         (),
         "HR folders also scored, each under its folder name in metrics.json",
-        (_folders, "a list of folders, distinct names"),
+        (folders, "a list of folders, distinct names"),
+    )
+    lpips_dir: str = param(
+        "", "folder with LPIPS's AlexNet weights (srcore.lpips); '' skips LPIPS with one line"
+    )
+    degradations: tuple[str, ...] = param(
+        ("bicubic", "real"),
+        "LR made from the HR images for scoring; each but bicubic under its name in metrics.json",
+        (
+            lambda v: "bicubic" in v and set(v) <= set(DEGRADATIONS) and len(set(v)) == len(v),
+            "a list of distinct names among: " + ", ".join(DEGRADATIONS) + ", bicubic included",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class RealConfig(Group):
+    """The real-world degradation (train.degradation: real; evaluate.degradations: real), a
+    two-stage random pipeline in the manner of Real-ESRGAN; the defaults are its published
+    ranges. Sigmas are in pixels of the image they blur, noise in 8-bit levels."""
+
+    blur_sigma: tuple[float, ...] = param((0.2, 3.0), "first blur's sigma range", span(0.1, 10))
+    sinc_prob: float = param(0.1, "chance that a blur is a sinc (ringing) filter", PROBABILITY)
+    resize_chances: tuple[float, ...] = param(
+        (0.2, 0.7, 0.1), "first resize: chances of up, down, keep", CHANCES
+    )
+    resize_range: tuple[float, ...] = param(
+        (0.15, 1.5), "first resize factor range", span(0.05, 4, 1)
+    )
+    gaussian_noise_prob: float = param(
+        0.5, "chance of Gaussian noise (else Poisson), each stage", PROBABILITY
+    )
+    gray_noise_prob: float = param(0.4, "chance that the noise is grey (not colour)", PROBABILITY)
+    noise_range: tuple[float, ...] = param((1.0, 30.0), "first Gaussian sigma range", span(0, 255))
+    poisson_range: tuple[float, ...] = param((0.05, 3.0), "first Poisson scale range", span(0, 10))
+    jpeg_range: tuple[float, ...] = param((30.0, 95.0), "first JPEG quality range", span(1, 100))
+    second_blur_prob: float = param(0.8, "chance of the second stage's blur", PROBABILITY)
+    blur_sigma2: tuple[float, ...] = param((0.2, 1.5), "second blur's sigma range", span(0.1, 10))
+    resize_chances2: tuple[float, ...] = param(
+        (0.3, 0.4, 0.3), "second resize (relative to LR): chances of up, down, keep", CHANCES
+    )
+    resize_range2: tuple[float, ...] = param(
+        (0.3, 1.2), "second resize factor range", span(0.05, 4, 1)
+    )
+    noise_range2: tuple[float, ...] = param(
+        (1.0, 25.0), "second Gaussian sigma range", span(0, 255)
+    )
+    poisson_range2: tuple[float, ...] = param(
+        (0.05, 2.5), "second Poisson scale range", span(0, 10)
+    )
+    jpeg_range2: tuple[float, ...] = param((30.0, 95.0), "second JPEG quality range", span(1, 100))
+    final_sinc_prob: float = param(0.8, "chance of the final sinc filter", PROBABILITY)
+    seed: int = param(
+        0, "seed of the evaluation's fixed degradations (per image name)", SEED, weights=False
     )
 
 
@@ -298,6 +312,7 @@ GROUPS: dict[str, type[Group]] = {
     "diffusion": DiffusionConfig,
     "loss": LossConfig,
     "train": TrainConfig,
+    "real": RealConfig,
     "evaluate": EvaluateConfig,
     "plots": PlotsConfig,
 }
@@ -313,6 +328,7 @@ class Params:
     diffusion: DiffusionConfig = DiffusionConfig()
     loss: LossConfig = LossConfig()
     train: TrainConfig = TrainConfig()
+    real: RealConfig = RealConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     plots: PlotsConfig = PlotsConfig()
 
@@ -326,7 +342,7 @@ def weight_settings(p: Params) -> dict[str, Any]:
     """{params.yaml key: value} of every setting that changes the trained weights (what a resumed
     checkpoint must match). Fetch settings are covered by the data fingerprint instead."""
     out = {}
-    for group in ("prepare", "model", "diffusion", "loss", "train"):
+    for group in ("prepare", "model", "diffusion", "loss", "train", "real"):
         g = getattr(p, group)
         for f in fields(g):
             if f.metadata.get("weights", True):

@@ -16,15 +16,28 @@ import torch
 
 from .cache import load_pair
 from .errors import UserError
+from .realworld import RealPatches, degrade_named
 from .tensors import to_tensor
 
 
 class PatchBatches:
     """Batches of (x0, y0, origin) patches from the cache; batch k is a pure function of (seed, k),
-    so a resumed run draws exactly the batches an uninterrupted run would have."""
+    so a resumed run draws exactly the batches an uninterrupted run would have.
+
+    y0 is the cached bicubic base; with `real`, a real-world degradation of the HR patch drawn
+    from (seed, k, item) (training batches); with `y0_of` ({image: y0}), crops of those whole
+    images' y0 instead of the cached one (the fixed patches of a degraded evaluation).
+    """
 
     def __init__(
-        self, cache: str | os.PathLike, index: pd.DataFrame, split: str, batch_size: int, seed: int
+        self,
+        cache: str | os.PathLike,
+        index: pd.DataFrame,
+        split: str,
+        batch_size: int,
+        seed: int,
+        real: RealPatches | None = None,
+        y0_of: dict[str, np.ndarray] | None = None,
     ):
         if index.empty:
             raise UserError(
@@ -32,7 +45,8 @@ class PatchBatches:
                 "or are all images smaller than the patch?"
             )
         self.index, self.batch_size, self.seed = index, batch_size, seed
-        self.cache, self.split, self._images = cache, split, None
+        self.cache, self.split, self._images, self.real = cache, split, None, real
+        self.y0_of = y0_of
 
     @property
     def images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -43,6 +57,8 @@ class PatchBatches:
                 name: load_pair(self.cache, self.split, name)
                 for name in self.index["image"].unique()
             }
+            if self.y0_of is not None:
+                self._images = {n: (hr, self.y0_of[n]) for n, (hr, _) in self._images.items()}
         return self._images
 
     def __getstate__(self) -> dict:
@@ -51,13 +67,22 @@ class PatchBatches:
     def __len__(self) -> int:
         return len(self.index)
 
-    def rows(self, rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x0, y0: B x 3 x P x P in [-1, 1]; origin: B x 2 (top, left)."""
+    def rows(
+        self, rows: pd.DataFrame, keys: list[tuple[int, ...]] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x0, y0: B x 3 x P x P in [-1, 1]; origin: B x 2 (top, left). keys: the real
+        degradation's key of each row (training batches)."""
         hr, y0 = [], []
-        for r in rows.itertuples():
+        if self.real is not None and keys is None:
+            raise ValueError("real-degraded patches are drawn from keys: pass one per row")
+        keys = keys or [()] * len(rows)
+        for r, key in zip(rows.itertuples(), keys):
             h, y = self.images[r.image]
             hr.append(h[r.top : r.top + r.size, r.left : r.left + r.size])
-            y0.append(y[r.top : r.top + r.size, r.left : r.left + r.size])
+            if self.real is None:
+                y0.append(y[r.top : r.top + r.size, r.left : r.left + r.size])
+            else:
+                y0.append(self.real.y0(np.ascontiguousarray(hr[-1]), key))
         origin = torch.tensor(rows[["top", "left"]].to_numpy(dtype=np.int64))
         return to_tensor(np.stack(hr)), to_tensor(np.stack(y0)), origin
 
@@ -68,16 +93,17 @@ class PatchBatches:
         rng = np.random.default_rng([self.seed, k])
         picks = rng.integers(0, len(self.index), self.batch_size)
         n = self.batch_size // parts
-        return self.rows(self.index.iloc[picks[part * n : (part + 1) * n]])
+        items = range(part * n, (part + 1) * n)
+        return self.rows(
+            self.index.iloc[picks[items.start : items.stop]], [(self.seed, k, j) for j in items]
+        )
 
 
 class TrainSteps(torch.utils.data.Dataset):
     """Item k = (x0, y0, origin, t, noise) of training step k for rank `part` of `parts`: the share
-    of
-    batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all drawn
-    from
-    (seed, k) alone, so a resumed run, a data-parallel run and a single process see the same
-    batch."""
+    of batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all
+    drawn from (seed, k) alone, so a resumed run, a data-parallel run and a single process see the
+    same batch."""
 
     def __init__(
         self, patches: PatchBatches, num_steps: int, seed: int, part: int = 0, parts: int = 1
@@ -103,3 +129,14 @@ class TrainSteps(torch.utils.data.Dataset):
         noise = torch.randn((B, *x0.shape[1:]), generator=gen)
         share = slice(self.part * n, (self.part + 1) * n)
         return x0, y0, origin, t[share], noise[share]
+
+
+def whole_image_y0(
+    cache: str | os.PathLike, split: str, names: list[str], scale: int, degradation: str, cfg
+) -> dict[str, np.ndarray]:
+    """{image: y0 of the whole cached HR image under `degradation`}, the evaluation's fixed draws
+    (srcore.realworld.degrade_named); cfg: the RealConfig."""
+    return {
+        n: degrade_named(np.asarray(load_pair(cache, split, n)[0]), scale, degradation, cfg, n)[1]
+        for n in names
+    }

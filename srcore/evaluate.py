@@ -5,8 +5,9 @@
     (or python -m srcore.evaluate ...)
 
 The JSON has the keys of the pipeline's metrics/metrics.json. Every image is mod-cropped and
-degraded by srcore.degrade, super-resolved with seed `seed + image index`, quantised to 8 bits and
-scored on Y (BT.601) and RGB with a border of `scale` pixels, beside bicubic.
+degraded (srcore.degrade, or with --degradation real srcore.realworld), super-resolved with seed
+`seed + image index`, quantised to 8 bits and scored on Y (BT.601) and RGB with a border of
+`scale` pixels, beside bicubic of the same LR.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from tqdm import tqdm
 
 from .atomic import write_json
 from .cli import HelpFormatter, call
-from .config import SCALES
-from .degrade import degrade
+from .config import DEGRADATIONS, SCALES, RealConfig
 from .device import pick_device
 from .diffusion import ResShift
 from .errors import UserError
 from .images import IMAGE_SUFFIXES, ImageReadError, list_images, read_image
+from .lpips import LPIPS, load_lpips, lpips_distance
 from .metrics import score
 from .model import DualDomainUNet
+from .realworld import degrade_named
 from .sampling import add_sampling_options, load_sampler, sampling_of, seed_value
 from .tiles import super_resolve_image
 
@@ -45,10 +47,11 @@ def evaluate_images(
     tile: int = 0,
     overlap: int = 32,
     sampling: dict | None = None,
+    lpips: LPIPS | None = None,
 ) -> tuple[dict, list[dict], dict[str, np.ndarray]]:
     """items: (name, HR uint8, y0 uint8), HR already mod-cropped. model=None scores bicubic alone.
     sampling: {sampler, samples, ensemble} of srcore.tiles.super_resolve_image (default: one
-    ancestral draw).
+    ancestral draw). lpips: also score LPIPS (srcore.lpips), lower is better.
     Returns (summary, per-image rows, {name: SR uint8}); the summary has the seconds spent
     sampling."""
     rows, srs, seconds = [], {}, 0.0
@@ -69,6 +72,11 @@ def evaluate_images(
                 "psnr_y_gain": ours["psnr_y"] - bicubic["psnr_y"],
             }
         )
+        if lpips is not None:
+            rows[-1] |= {
+                "lpips": lpips_distance(lpips, sr, hr),
+                "lpips_bicubic": lpips_distance(lpips, y0, hr),
+            }
         srs[name] = sr
     mean = (
         {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "image"} if rows else {}
@@ -85,9 +93,11 @@ def evaluate_images(
     return summary, rows, srs
 
 
-def folder_items(hr_dir: Path, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, mod-cropped HR, y0) of every readable image of hr_dir; the others are reported and
-    skipped.
+def folder_items(
+    hr_dir: Path, scale: int, degradation: str = "bicubic", real: RealConfig | None = None
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, mod-cropped HR, y0) of every readable image of hr_dir, y0 made by `degradation`
+    (srcore.realworld.degrade_named); the others are reported and skipped.
 
     A missing folder, a folder without images, or one where no image could be read is a UserError.
     """
@@ -98,7 +108,7 @@ def folder_items(hr_dir: Path, scale: int) -> list[tuple[str, np.ndarray, np.nda
         )
     for p in paths:
         try:
-            hr, _, y0 = degrade(read_image(p), scale)
+            hr, y0 = degrade_named(read_image(p), scale, degradation, real or RealConfig(), p.name)
         except (ImageReadError, ValueError) as e:
             skipped.append(f"{p.name}: {e}" if p.name not in str(e) else str(e))
             continue
@@ -136,6 +146,21 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--seed", type=seed_value, default=0, help="image i of the folder is sampled with seed + i"
     )
+    ap.add_argument(
+        "--degradation",
+        default="bicubic",
+        choices=DEGRADATIONS,
+        help="how LR is made from each HR image: bicubic, or real (the `real` group's defaults, "
+        "Real-ESRGAN's ranges; drawn from (--degradation-seed, file name))",
+    )
+    ap.add_argument(
+        "--degradation-seed", type=seed_value, default=0, help="seed of the real degradations"
+    )
+    ap.add_argument(
+        "--lpips-dir",
+        type=Path,
+        help="also score LPIPS with the weights in this folder (srcore.lpips)",
+    )
     add_sampling_options(ap, tile=0)
     return ap
 
@@ -149,9 +174,11 @@ def evaluate(args: argparse.Namespace) -> int:
         model, diffusion, scale = load_sampler(
             args.model, device, args.steps, args.tile, args.overlap, args.samples
         )
-    items = folder_items(args.hr_dir, scale)
+    real = RealConfig(seed=args.degradation_seed)
+    items = folder_items(args.hr_dir, scale, args.degradation, real)
+    lpips = load_lpips(args.lpips_dir, "--lpips-dir") if args.lpips_dir else None
     summary, rows, _ = evaluate_images(
-        items, scale, model, diffusion, args.seed, args.tile, args.overlap, sampling_of(args)
+        items, scale, model, diffusion, args.seed, args.tile, args.overlap, sampling_of(args), lpips
     )
     write_json(args.out, {**summary, "images": rows})
     psnr, bicubic = summary["psnr_y"], summary["psnr_y_bicubic"]

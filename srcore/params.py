@@ -32,6 +32,7 @@ _TYPES = {
     "str": (str,),
     "tuple[int, ...]": _LIST,
     "tuple[str, ...]": _LIST,
+    "tuple[float, ...]": _LIST,
 }
 _TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
 
@@ -131,6 +132,13 @@ def _check_together(p: Params, where: str) -> None:
             "prepare.patch",
             p.prepare.patch,
             f"a multiple of {m} (the model's stem, depth, DWT and DCT block)",
+        )
+    if p.train.degradation == "real" and p.prepare.patch % p.prepare.scale:
+        _fail(
+            where,
+            "prepare.patch",
+            p.prepare.patch,
+            f"a multiple of prepare.scale = {p.prepare.scale} when train.degradation is real",
         )
     if not tile_fits(p.evaluate.tile, p.evaluate.overlap, m):
         _fail(where, "evaluate.tile", p.evaluate.tile, tile_rule(m) + " (evaluate.overlap)")

@@ -50,6 +50,7 @@ from .config import (
     ModelConfig,
     Params,
     PrepareConfig,
+    RealConfig,
     TrainConfig,
     weight_settings,
 )
@@ -310,6 +311,9 @@ def train(
     rank, world, _ = distributed()
     say = print if rank == 0 else (lambda *args, **kw: None)
     dev, parallel, own_group = _init_process(cfg)
+    if (cfg.degradation == "real") != (train_data.real is not None):
+        made = "real" if train_data.real is not None else "bicubic"
+        raise ValueError(f"train.degradation is {cfg.degradation} but the batches' LR is {made}")
     if identity is None:
         settings = Params(
             prepare=PrepareConfig(scale=scale),
@@ -317,6 +321,7 @@ def train(
             diffusion=diff_cfg,
             loss=loss_cfg,
             train=cfg,
+            real=train_data.real.cfg if train_data.real else RealConfig(),
         )
         identity = run_identity(weight_settings(settings), device=dev.type)
     run = _Run(model_cfg, cfg, dev, rank)

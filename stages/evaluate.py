@@ -1,10 +1,13 @@
 """evaluate: the model on the whole validation images, the fixed validation patches and the
-`evaluate.benchmarks` folders (each under its folder's name in metrics.json).
+`evaluate.benchmarks` folders (each under its folder's name in metrics.json), under every
+`evaluate.degradations` (bicubic at the top level, the others under their name).
 
-Writes metrics/metrics.json (DVC metrics), metrics/per_image.csv, the SR images (data/eval/sr/)
-and the reverse chain on a crop of the first image (data/eval/chain.npz) for the plots stage.
+Writes metrics/metrics.json (DVC metrics), metrics/per_image.csv, the SR images (data/eval/sr/),
+per degradation d other than bicubic its per-image scores, inputs and SR (data/eval/<d>/), and the
+reverse chain on a crop of the first image (data/eval/chain.npz) for the plots stage.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,17 +15,18 @@ import pandas as pd
 import torch
 
 from srcore.atomic import atomic_write, write_json, write_text
-from srcore.cache import load_pair, read_index
+from srcore.cache import read_index
 from srcore.checkpoint import load_model
 from srcore.cli import run
-from srcore.config import EvaluateConfig, Params
+from srcore.config import DEGRADATIONS, Params
 from srcore.cudagraph import for_sampling
-from srcore.data import PatchBatches
+from srcore.data import PatchBatches, whole_image_y0
 from srcore.device import pick_device
 from srcore.diffusion import ResShift
 from srcore.errors import UserError
 from srcore.evaluate import KEYS, evaluate_images, folder_items
 from srcore.images import write_image
+from srcore.lpips import LPIPS, load_lpips
 from srcore.params import load_params
 from srcore.sampler import super_resolve
 from srcore.tensors import to_tensor, to_uint8
@@ -36,12 +40,14 @@ BENCHMARK_KEYS = (
     *("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic", "psnr_y_gain", "ssim_y_gain"),
     *("n_images", "seconds"),
 )
+LPIPS_KEYS = ("lpips", "lpips_bicubic")  # with evaluate.lpips_dir
 SUMMARY_KEYS = (  # a benchmark folder may not be named like one of these
     *KEYS,
     *(f"{k}_bicubic" for k in KEYS),
     *("psnr_y_gain", "ssim_y_gain", "patch_psnr_y", "patch_psnr_y_bicubic"),
-    *("steps", "scale", "n_images", "params_count", "seconds"),
+    *("steps", "scale", "n_images", "params_count", "seconds", *LPIPS_KEYS),
 )
+MODEL_KEYS = ("steps", "scale", "params_count")  # said once, at the top level
 
 
 def chain_of(model, diffusion, y0: np.ndarray, seed: int, sampler: str, size: int = 128):
@@ -55,19 +61,67 @@ def chain_of(model, diffusion, y0: np.ndarray, seed: int, sampler: str, size: in
     return np.stack([to_uint8(x[0]) for x in chain])
 
 
-def benchmark_items(e: EvaluateConfig, scale: int) -> dict[str, list]:
-    """{folder name: its (name, HR, y0) items}, read before any sampling so errors come early."""
-    benchmarks = {Path(f).name: folder_items(Path(f), scale) for f in e.benchmarks}
-    if clash := set(benchmarks) & set(SUMMARY_KEYS):
+def benchmark_items(p: Params, scale: int) -> dict[str, dict[str, list]]:
+    """{degradation: {folder name: its (name, HR, y0) items}}, read before any sampling so errors
+    come early."""
+    names = [Path(f).name for f in p.evaluate.benchmarks]
+    if clash := set(names) & {*SUMMARY_KEYS, *DEGRADATIONS}:
         raise UserError(
-            "params.yaml: evaluate.benchmarks: a folder may not be named like a metric: "
-            f"{sorted(clash)}"
+            "params.yaml: evaluate.benchmarks: a folder may not be named like a metric or a "
+            f"degradation: {sorted(clash)}"
         )
-    return benchmarks
+    return {
+        d: {Path(f).name: folder_items(Path(f), scale, d, p.real) for f in p.evaluate.benchmarks}
+        for d in p.evaluate.degradations
+    }
 
 
-def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, list, dict, np.ndarray]:
-    """(metrics.json's summary, per-image rows, {image: SR uint8}, the chain of the first image)."""
+@dataclass(frozen=True)
+class Sampling:
+    """The model and how the stage samples it (evaluate.*)."""
+
+    model: torch.nn.Module
+    diffusion: ResShift
+    seed: int
+    tile: int
+    overlap: int
+    kwargs: dict  # sampler, samples, ensemble
+    lpips: LPIPS | None
+
+    @property
+    def run_args(self) -> tuple:
+        """srcore.evaluate.evaluate_images's arguments after (items, scale)."""
+        m, d = self.model, self.diffusion
+        return (m, d, self.seed, self.tile, self.overlap, self.kwargs, self.lpips)
+
+
+def scores_under(
+    p: Params, degradation: str, prepared: Path, scale: int, benchmarks: dict, sampling: Sampling
+) -> tuple[dict, list[dict], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One degradation's metrics (validation images, their fixed patches, the benchmarks), the
+    per-image rows, {image: SR} and {image: the y0 scored}. Bicubic uses the prepared y0, bit for
+    bit; another degradation degrades the whole validation images once (fixed draws per name)."""
+    index = read_index(prepared / "index.csv", "valid")
+    names, cache = list(dict.fromkeys(index["image"])), prepared / "cache"
+    y0_of = None
+    if degradation != "bicubic":
+        y0_of = whole_image_y0(cache, "valid", names, scale, degradation, p.real)
+    patches = PatchBatches(cache, index, "valid", 8, 0, y0_of=y0_of)
+    valid = [(n, np.asarray(patches.images[n][0]), np.asarray(patches.images[n][1])) for n in names]
+    summary, rows, srs = evaluate_images(valid, scale, *sampling.run_args)
+    model, diffusion = sampling.model, sampling.diffusion
+    summary["patch_psnr_y"] = validate(model, diffusion, patches, sampling.seed, **sampling.kwargs)
+    summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
+    for name, bench in benchmarks.items():  # under their folder's name: dvc exp show, metrics diff
+        scores, _, _ = evaluate_images(bench, scale, *sampling.run_args)
+        summary[name] = {k: scores[k] for k in (*BENCHMARK_KEYS, *LPIPS_KEYS) if k in scores}
+    return summary, rows, srs, {n: y0 for n, _, y0 in valid}
+
+
+def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, np.ndarray]:
+    """(metrics.json's summary, {degradation: (per-image rows, {image: SR}, {image: y0})}, the
+    chain of the first image). Bicubic's metrics are at the top level, each other degradation's
+    under its name."""
     e = p.evaluate
     model, diffusion_cfg, checkpoint = load_model(
         model_path, p.model, p.diffusion, pick_device(e.device)
@@ -75,33 +129,45 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, list, d
     model = for_sampling(model)  # bf16 and CUDA graphs on a GPU
     diffusion = ResShift.from_config(diffusion_cfg).respace(e.steps)
     scale = checkpoint["scale"]
-    benchmarks = benchmark_items(e, scale)
-    index = read_index(prepared / "index.csv", "valid")
-    names = list(dict.fromkeys(index["image"]))
-    items = [(n, *map(np.asarray, load_pair(prepared / "cache", "valid", n))) for n in names]
-    sampling = {"sampler": e.sampler, "samples": e.samples, "ensemble": e.ensemble}
-    run_args = (model, diffusion, e.seed, e.tile, e.overlap, sampling)
-    summary, rows, srs = evaluate_images(items, scale, *run_args)
-    patches = PatchBatches(prepared / "cache", index, "valid", 8, 0)
-    summary["patch_psnr_y"] = validate(model, diffusion, patches, e.seed, **sampling)
-    summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
-    for name, bench in benchmarks.items():  # under their folder's name: dvc exp show, metrics diff
-        scores, _, _ = evaluate_images(bench, scale, *run_args)
-        summary[name] = {k: scores[k] for k in BENCHMARK_KEYS}
-    chain = chain_of(model, diffusion, items[0][2], e.seed, e.sampler)
-    return summary, rows, srs, chain
+    benchmarks = benchmark_items(p, scale)
+    lpips = load_lpips(e.lpips_dir) if e.lpips_dir else None
+    if lpips is None:
+        print("LPIPS not scored: evaluate.lpips_dir is empty (docs/experiments.md: LPIPS)")
+    kwargs = {"sampler": e.sampler, "samples": e.samples, "ensemble": e.ensemble}
+    sampling = Sampling(model, diffusion, e.seed, e.tile, e.overlap, kwargs, lpips)
+    summary, results = {}, {}
+    for d in e.degradations:
+        scores, *results[d] = scores_under(p, d, prepared, scale, benchmarks[d], sampling)
+        if d == "bicubic":
+            summary |= scores
+        else:
+            summary[d] = {k: v for k, v in scores.items() if k not in MODEL_KEYS}
+    first_y0 = next(iter(results["bicubic"][2].values()))
+    chain = chain_of(model, diffusion, first_y0, e.seed, e.sampler)
+    return summary, results, chain
 
 
 def main() -> None:
-    summary, rows, srs, chain = evaluate(load_params(), PREPARED, MODEL)
+    summary, results, chain = evaluate(load_params(), PREPARED, MODEL)
     write_json(METRICS / "metrics.json", summary)
-    table = pd.DataFrame(rows).to_csv(index=False, float_format="%.4f")
-    write_text(METRICS / "per_image.csv", table)
-    for name, sr in srs.items():
-        write_image(OUT / "sr" / f"{Path(name).stem}.png", sr)
+    for d, (rows, srs, items) in results.items():
+        table = pd.DataFrame(rows).to_csv(index=False, float_format="%.4f")
+        if d == "bicubic":
+            write_text(METRICS / "per_image.csv", table)
+            for name, sr in srs.items():
+                write_image(OUT / "sr" / f"{Path(name).stem}.png", sr)
+            continue
+        write_text(OUT / d / "per_image.csv", table)
+        for name, y0 in items.items():
+            write_image(OUT / d / f"{Path(name).stem}.y0.png", y0)
+            write_image(OUT / d / f"{Path(name).stem}.sr.png", srs[name])
     with atomic_write(OUT / "chain.npz") as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, chain=chain, image=next(iter(srs)))
-    print({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
+        np.savez_compressed(f, chain=chain, image=next(iter(results["bicubic"][1])))
+    print(_rounded(summary))
+
+
+def _rounded(d: dict) -> dict:
+    return {k: _rounded(v) if isinstance(v, dict) else round(v, 4) for k, v in d.items()}
 
 
 if __name__ == "__main__":

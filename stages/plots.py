@@ -1,6 +1,7 @@
 """plots: the pictures people look at, as PNG files under plots/ (DVC image plots).
 
 compare_<image>.png  bicubic | SR | HR | error maps, whole image and a zoomed crop
+compare_<d>_<image>.png  the same from the LR degraded by d (real: srcore.realworld)
 chain.png            the reverse chain x_K ... x_0 on a crop
 training.png         training loss and validation PSNR (also rendered by DVC from dvclive/)
 gain.png             per-image PSNR-Y gain over bicubic
@@ -36,6 +37,14 @@ def main() -> None:
             figures.compare(row.image, hr, y0, sr, row, p.zoom),
             OUT / f"compare_{Path(row.image).stem}.png",
         )
+    for d in sorted(q.name for q in EVAL.iterdir() if (q / "per_image.csv").is_file()):
+        rows_d = pd.read_csv(EVAL / d / "per_image.csv")
+        for row in list(rows_d.itertuples())[: p.examples]:
+            stem = Path(row.image).stem
+            hr = np.asarray(load_pair(PREPARED / "cache", "valid", row.image)[0])
+            y0, sr = (read_image(EVAL / d / f"{stem}.{k}.png") for k in ("y0", "sr"))
+            fig = figures.compare(f"{row.image} ({d} LR)", hr, y0, sr, row, p.zoom)
+            figures.save(fig, OUT / f"compare_{d}_{stem}.png")
     figures.save(figures.chain_figure(np.load(EVAL / "chain.npz")["chain"]), OUT / "chain.png")
     logs = {k: LIVE / "plots" / "metrics" / f"{k}.tsv" for k in ("train/loss", "val/psnr_y")}
     figures.save(

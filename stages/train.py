@@ -20,10 +20,11 @@ from srcore.cache import read_index
 from srcore.checkpoint import save_checkpoint
 from srcore.cli import run
 from srcore.config import weight_settings
-from srcore.data import PatchBatches
+from srcore.data import PatchBatches, whole_image_y0
 from srcore.device import pick_device
 from srcore.errors import UserError
 from srcore.params import load_params
+from srcore.realworld import RealPatches
 from srcore.train import code_fingerprint, distributed, resumable_checkpoint, run_identity, train
 
 PREPARED, CHECKPOINT, MODEL, LIVE = (
@@ -76,14 +77,16 @@ def main() -> int:
     if p.train.nproc > 1 and "LOCAL_RANK" not in os.environ:
         return launch(p.train.nproc)
     rank = distributed()[0]
-    index = PREPARED / "index.csv"
-    train_data = PatchBatches(
-        PREPARED / "cache", read_index(index, "train"), "train", p.train.batch_size, p.train.seed
-    )
-    valid_rows = read_index(index, "valid")
-    valid_data = (
-        PatchBatches(PREPARED / "cache", valid_rows, "valid", 8, 0) if len(valid_rows) else None
-    )
+    index, cache = PREPARED / "index.csv", PREPARED / "cache"
+    real = RealPatches(p.real, p.prepare.scale) if p.train.degradation == "real" else None
+    train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
+    train_data = PatchBatches(cache, train_rows, "train", p.train.batch_size, p.train.seed, real)
+    valid_data = None
+    if len(valid_rows):  # scored on the LR the model is trained for, as the evaluate stage does
+        names = list(dict.fromkeys(valid_rows["image"]))
+        args = (cache, "valid", names, p.prepare.scale, p.train.degradation, p.real)
+        y0_of = whole_image_y0(*args) if real else None
+        valid_data = PatchBatches(cache, valid_rows, "valid", 8, 0, y0_of=y0_of)
     device = pick_device(p.train.device).type
     code, data = code_fingerprint([__file__]), data_fingerprint(PREPARED)
     identity = run_identity(weight_settings(p), code, data, device)

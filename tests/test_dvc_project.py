@@ -57,8 +57,8 @@ def test_stage_deps_are_the_code_it_imports(stage):
 READS = {
     "fetch": ("data.",),
     "prepare": ("prepare.",),
-    "train": ("kappa", "prepare.scale", "model.", "diffusion.", "loss.", "train."),
-    "evaluate": ("kappa", "model.", "diffusion.", "evaluate."),
+    "train": ("kappa", "prepare.scale", "model.", "diffusion.", "loss.", "train.", "real."),
+    "evaluate": ("kappa", "model.", "diffusion.", "real.", "evaluate."),
     "plots": ("plots.",),
 }
 

@@ -12,6 +12,7 @@ from srcore.diffusion import ResShift
 from srcore.evaluate import evaluate_images, main
 from tests.conftest import REQUIRED_METRIC_KEYS, shared_dataset
 from tests.helpers.images import smooth_image, tiny_model
+from tests.helpers.lpips_weights import write_weights
 
 
 def test_bicubic_on_set5_from_the_command_line(tmp_path):
@@ -128,3 +129,19 @@ def test_evaluation_is_deterministic_whatever_the_global_rng(tmp_path):
     assert runs[0] == runs[1]
     other, _, _ = evaluate_images([("a", hr, y0)], 4, model, diffusion, seed=1)
     assert other["psnr_y"] != runs[0][0]["psnr_y"]
+
+
+def test_the_command_line_scores_real_degradations_and_lpips(tmp_path):
+    set5, weights = str(shared_dataset("Set5")), tmp_path / "lpips"
+    write_weights(weights)
+    scores = {}
+    for degradation in ("bicubic", "real"):
+        out = tmp_path / f"{degradation}.json"
+        args = ["--bicubic", "--hr-dir", set5, "--out", str(out), "--degradation", degradation]
+        assert main([*args, "--lpips-dir", str(weights)]) == 0
+        scores[degradation] = json.loads(out.read_text())
+    assert scores["real"]["psnr_y"] < scores["bicubic"]["psnr_y"] - 1  # the LR is degraded
+    assert scores["real"]["lpips"] > scores["bicubic"]["lpips"] > 0
+    again = tmp_path / "again.json"
+    main(["--bicubic", "--hr-dir", set5, "--out", str(again), "--degradation", "real"])
+    assert json.loads(again.read_text())["psnr_y"] == scores["real"]["psnr_y"]  # fixed draws

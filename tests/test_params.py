@@ -1,5 +1,6 @@
 """params.yaml: every bad value is one message naming the key, the value and what is allowed."""
 
+import re
 import subprocess
 import sys
 
@@ -43,15 +44,42 @@ def default_params() -> dict:
         ),
         ("evaluate.seed", -1, "evaluate.seed = -1 is not allowed"),
         ("evaluate.tile", 100, "evaluate.tile = 100 is not allowed: must be 0 or a multiple of 64"),
+        ("train.degradation", "jpeg", "train.degradation = 'jpeg' is not allowed: must be one of"),
+        (
+            "real.jpeg_range",
+            [95, 30],
+            "real.jpeg_range = [95, 30] is not allowed: must be two numbers, 1 <= low <= high",
+        ),
+        ("real.noise_range", [1, "x"], "real.noise_range = [1, 'x'] is not allowed"),
+        (
+            "real.resize_chances",
+            [0.5, 0.5, 0.5],
+            "real.resize_chances = [0.5, 0.5, 0.5] is not allowed: must be 3 probabilities",
+        ),
+        ("real.sinc_prob", 1.5, "real.sinc_prob = 1.5 is not allowed: must be a number in [0, 1]"),
+        ("evaluate.degradations", ["real", "real"], "evaluate.degradations = ['real', 'real']"),
+        ("evaluate.degradations", ["real"], "evaluate.degradations = ['real'] is not allowed"),
+        (
+            "real.resize_range",
+            [1.2, 1.5],
+            "real.resize_range = [1.2, 1.5] is not allowed: must be two numbers, 0.05 <= low <= 1",
+        ),
     ],
 )
 def test_bad_parameters_name_key_value_and_what_is_allowed(key, value, words):
     p = default_params()
     group, _, name = key.rpartition(".")
     (p[group] if group else p)[name] = value
-    with pytest.raises(
-        ParamError, match=words.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")
-    ):
+    with pytest.raises(ParamError, match=re.escape(words)):
+        parse(p)
+
+
+def test_real_training_needs_patches_that_the_scale_divides():
+    p = default_params()
+    p["prepare"].update(scale=3, patch=128)
+    parse(p)  # validation patches are crops of whole images' y0, whatever the degradation
+    p["train"]["degradation"] = "real"  # training degrades each patch
+    with pytest.raises(ParamError, match="a multiple of prepare.scale = 3 when train.degradation"):
         parse(p)
 
 

@@ -49,19 +49,25 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     run("git init -q && git add -A && git commit -qm init", repo, env)
 
     # the baseline, its metrics and reports
-    run("dvc repro", repo, env)
+    out = run("dvc repro", repo, env)
+    assert "LPIPS not scored: evaluate.lpips_dir is empty" in out
     metrics = json.loads((repo / "metrics" / "metrics.json").read_text())
     assert REQUIRED_METRIC_KEYS <= set(metrics), REQUIRED_METRIC_KEYS - set(metrics)
     assert (
         metrics["steps"] == 2 and metrics["n_images"] == 2 and 20 < metrics["psnr_y_bicubic"] < 40
     )
+    real = metrics["real"]  # every listed degradation under its name, bicubic at the top
+    assert {"psnr_y", "psnr_y_bicubic", "psnr_y_gain", "patch_psnr_y", "n_images"} <= set(real)
+    assert real["psnr_y_bicubic"] < metrics["psnr_y_bicubic"] - 1  # the same images, degraded
     if set5.is_dir():
         assert metrics["Set5"]["n_images"] == 5 and metrics["Set5"][
             "psnr_y_bicubic"
         ] == pytest.approx(28.43, abs=0.02)
+        assert real["Set5"]["n_images"] == 5
+        assert real["Set5"]["psnr_y_bicubic"] < metrics["Set5"]["psnr_y_bicubic"] - 1
     pngs = sorted(p.name for p in (repo / "plots").glob("*.png"))
     assert {"chain.png", "gain.png", "training.png"} <= set(pngs) and any(
-        n.startswith("compare_") for n in pngs
+        n.startswith("compare_real_") for n in pngs
     )
     model, dcfg, ck = load_model(repo / "models" / "model.pt")
     assert (
@@ -118,12 +124,12 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     assert "psnr_y_bicubic" not in diff  # same images, same degradation: bicubic does not move
     assert "freq_weight" in run("dvc params diff HEAD", repo, env)
 
-    out = run("dvc exp run -n patch128 -S prepare.patch=128", repo, env)
+    out = run("dvc exp run -n real128 -S prepare.patch=128 -S train.degradation=real", repo, env)
     assert "prepare.patch: 64 -> 128" in out and "training from scratch" in out, out
     assert logged_steps(repo) == [1, 2, 3, 4, 5, 6]
-    assert (
-        load_model(repo / "models" / "model.pt")[2]["identity"]["settings"]["prepare.patch"] == 128
-    )
+    settings = load_model(repo / "models" / "model.pt")[2]["identity"]["settings"]
+    assert settings["prepare.patch"] == 128 and settings["train.degradation"] == "real"
+    assert settings["real.jpeg_range"] == [30.0, 95.0]
 
     rows = json.loads(run("dvc exp show --json", repo, env))  # name None: the workspace
     exps = {
@@ -131,20 +137,15 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
         for r in rows
         for e in [r, *[x for ex in r.get("experiments") or [] for x in ex["revs"]]]
     }
-    scores = {
-        n: e["data"]["metrics"]["metrics/metrics.json"]["data"]["psnr_y"]
-        for n, e in exps.items()
-        if n
+    metrics_of = {
+        n: e["data"]["metrics"]["metrics/metrics.json"]["data"] for n, e in exps.items() if n
     }
-    assert set(scores) == {"master", "no-freq", "patch128"} and len(set(scores.values())) == 3, (
-        scores
-    )
+    assert set(metrics_of) == {"master", "no-freq", "real128"}, metrics_of
+    assert len({m["psnr_y"] for m in metrics_of.values()}) == 3  # on clean LR
+    assert len({m["real"]["psnr_y"] for m in metrics_of.values()}) == 3  # on real-degraded LR
+    assert "real.psnr_y" in run("dvc exp show --md", repo, env)
     if set5.is_dir():  # the benchmark's figures per experiment, for dvc exp show / metrics diff
-        set5_scores = {
-            n: e["data"]["metrics"]["metrics/metrics.json"]["data"]["Set5"]["psnr_y"]
-            for n, e in exps.items()
-            if n
-        }
+        set5_scores = {n: m["Set5"]["psnr_y"] for n, m in metrics_of.items()}
         assert len(set(set5_scores.values())) == 3, set5_scores
 
 

@@ -19,10 +19,12 @@ from srcore.config import (
     ModelConfig,
     Params,
     PrepareConfig,
+    RealConfig,
     TrainConfig,
     weight_settings,
 )
 from srcore.data import PatchBatches
+from srcore.realworld import RealPatches
 from srcore.train import NonFiniteLoss, train
 from tests.conftest import REPO
 
@@ -121,17 +123,19 @@ def test_persistent_nan_stops_naming_the_step_and_the_last_good_checkpoint(
     assert torch.load(tmp_path / "ck.pt", weights_only=True)["step"] == 4
 
 
-def test_resumed_training_equals_an_uninterrupted_run(tmp_path, tiny_data):
-    cfg = TrainConfig(steps=6, batch_size=2, checkpoint_every=3, log_every=1, device="cpu")
-    args = (
-        cfg,
-        MODEL,
-        DiffusionConfig(),
-        LossConfig(),
-        4,
-        tiny_data,
-        None,
+@pytest.mark.parametrize("degradation", ["bicubic", "real"])
+def test_resumed_training_equals_an_uninterrupted_run(tmp_path, tiny_data, degradation):
+    cfg = TrainConfig(
+        steps=6,
+        batch_size=2,
+        checkpoint_every=3,
+        log_every=1,
+        device="cpu",
+        degradation=degradation,
     )
+    if degradation == "real":  # drawn in the loader workers from (seed, step, item)
+        tiny_data.real = RealPatches(RealConfig(), 4)
+    args = (cfg, MODEL, DiffusionConfig(), LossConfig(), 4, tiny_data, None)
     straight = train(*args, tmp_path / "a.pt")
 
     def killed_at_4(metrics, step):
@@ -200,6 +204,19 @@ def test_a_checkpoint_is_continued_only_for_the_same_run(tmp_path, tiny_data, ca
     # a finished run is not continued (0 steps would save the old weights again)
     train(cfg, mcfg, DiffusionConfig(), LossConfig(freq_weight=0.0), 2, tiny_data, None, ck)
     assert "is a finished run (step 6): training from scratch" in capsys.readouterr().out
+
+
+def test_every_degradation_setting_but_the_evaluation_seed_is_part_of_the_run():
+    base = weight_settings(Params())
+    for changed, key in (
+        (Params(train=TrainConfig(degradation="real")), "train.degradation"),
+        (Params(real=RealConfig(jpeg_range=(50.0, 95.0))), "real.jpeg_range"),
+        (Params(real=RealConfig(final_sinc_prob=0.0)), "real.final_sinc_prob"),
+    ):
+        other = weight_settings(changed)
+        assert [k for k in base if base[k] != other[k]] == [key]
+    assert weight_settings(Params(real=RealConfig(seed=9))) == base
+    assert {f"real.{f}" for f in RealConfig.__dataclass_fields__} - set(base) == {"real.seed"}
 
 
 def test_cadence_and_device_changes_still_resume(tmp_path, tiny_data, capsys):

@@ -42,8 +42,9 @@ def set_train(repo, **values):
     (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
 
 
-def test_two_processes_train_the_weights_of_one_and_only_rank_0_writes(tmp_path):
-    repo, env = prepared_repo(tmp_path, steps=6, nproc=2)
+@pytest.mark.parametrize("degradation", ["bicubic", "real"])
+def test_two_processes_train_the_weights_of_one_and_only_rank_0_writes(tmp_path, degradation):
+    repo, env = prepared_repo(tmp_path, steps=6, nproc=2, degradation=degradation)
     out = run(f"{PY} stages/train.py", repo, env)
     assert out.count("trained 6 steps") == 1, out  # rank 0 alone prints
     assert logged_steps(repo) == [1, 2, 3, 4, 5, 6]  # and alone logs: every step once

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The real-photo study behind metrics/study_real.md: a clean and real models, each scored on clean
+# and on real-degraded validation images, Set5 and Set14, through DVC's experiment queue.
+#
+#   scripts/study_real.sh [DATASETS]
+#   DATASETS: a folder with Set5/ and Set14/ (default ../shared/datasets)
+#
+# `clean` is the committed default model, scored in the workspace (only the evaluate stage runs);
+# the real models go through `dvc exp run --queue` and `dvc queue start`, one worker (on a 2-core
+# CPU two trainings at once are slower than one after the other). Every row scores both
+# degradations (evaluate.degradations: bicubic at the top level, real under `real.`). Needs the
+# environment (make install, source .venv/bin/activate) and a reproduced workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=$(cd "${1:-../shared/datasets}" && pwd)
+BENCH="evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]"
+SCORES='psnr_y|psnr_y_gain|patch_psnr_y|patch_psnr_y_bicubic|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
+COLUMNS_KEPT="^(Experiment|$SCORES|real\\.($SCORES)|kappa|train\\.(steps|degradation))\$"
+
+dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
+git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
+  { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
+NAMES=(clean real real-kappa4 real-steps2500)
+dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
+restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
+trap restore EXIT  # whatever happens, the workspace ends at HEAD
+
+dvc exp run -n clean -S "$BENCH" >/dev/null && echo "ran clean"
+restore  # the workspace back at HEAD before queueing (a queued experiment copies the workspace)
+dvc exp run --queue -n real -S "$BENCH" -S train.degradation=real >/dev/null
+dvc exp run --queue -n real-kappa4 -S "$BENCH" -S train.degradation=real -S kappa=4.0 >/dev/null
+dvc exp run --queue -n real-steps2500 -S "$BENCH" -S train.degradation=real -S train.steps=2500 \
+  >/dev/null
+echo "queued ${NAMES[*]:1}"
+
+dvc queue start -j 1
+while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
+dvc queue status
+
+{
+  echo "# The real-photo study: \`scripts/study_real.sh\`, then \`dvc exp show --md\`"
+  echo
+  echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is one"
+  echo "experiment: the committed params.yaml plus the settings its name says. Columns without a prefix score clean"
+  echo "(bicubic) LR; \`real.\` columns the same images degraded once by the \`real\` pipeline (Real-ESRGAN's ranges,"
+  echo "fixed draws per image name). \`*_gain\` is over bicubic of the same LR. psnr_y: the validation images"
+  echo "(chelsea, coffee); patch_*: the fixed validation patches."
+  echo
+  dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
+} >metrics/study_real.md.tmp
+mv metrics/study_real.md.tmp metrics/study_real.md
+echo "wrote metrics/study_real.md"
