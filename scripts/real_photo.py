@@ -6,15 +6,13 @@
 The photo is shrunk by the models' scale (bicubic) and saved as a JPEG at --quality, the way a
 thumbnail or a messaging app would; that JPEG is what both models upscale (one sampling step,
 seed 0). The figure shows the JPEG (nearest), bicubic, both models and the original, with the
-busiest crop zoomed, PSNR-Y against the original, and the date and machine it was made on.
+busiest crop zoomed, PSNR-Y against the original, and (srcore.figures.save) the date and machine
+it was made on.
 """
 
 import argparse
 import io
-import os
-import platform
 import sys
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +38,6 @@ def web_jpeg(hr: np.ndarray, scale: int, quality: int) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
-def machine() -> str:
-    return f"{os.cpu_count()}-core {platform.machine()} CPU, {platform.system()}"
-
-
 def figure(panels: dict[str, np.ndarray], hr: np.ndarray, scale: int, zoom: int = 96):
     top, left = figures.busiest_window(hr, zoom)
     fig, ax = figures.plt.subplots(2, len(panels), figsize=(3.6 * len(panels), 7.4))
@@ -57,7 +51,6 @@ def figure(panels: dict[str, np.ndarray], hr: np.ndarray, scale: int, zoom: int 
         ax[1, i].imshow(img[top : top + zoom, left : left + zoom], interpolation="nearest")
     for a in ax.flat:
         a.set_xticks([]), a.set_yticks([])
-    fig.text(0.5, 0.01, f"srcore, {date.today().isoformat()}, {machine()}", ha="center")
     return fig
 
 

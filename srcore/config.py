@@ -244,6 +244,9 @@ class EvaluateConfig(Group):
         "HR folders also scored, each under its folder name in metrics.json",
         (folders, "a list of folders, distinct names"),
     )
+    degradation_seed: int = param(
+        0, "seed of the fixed degraded LR that evaluate.degradations score (per image name)", SEED
+    )
     lpips_dir: str = param(
         "", "folder with LPIPS's AlexNet weights (srcore.lpips); '' skips LPIPS with one line"
     )
@@ -294,9 +297,6 @@ class RealConfig(Group):
     )
     jpeg_range2: tuple[float, ...] = param((30.0, 95.0), "second JPEG quality range", span(1, 100))
     final_sinc_prob: float = param(0.8, "chance of the final sinc filter", PROBABILITY)
-    seed: int = param(
-        0, "seed of the evaluation's fixed degradations (per image name)", SEED, weights=False
-    )
 
 
 @dataclass(frozen=True)
@@ -340,9 +340,11 @@ def yaml_key(group: str, f) -> str:
 
 def weight_settings(p: Params) -> dict[str, Any]:
     """{params.yaml key: value} of every setting that changes the trained weights (what a resumed
-    checkpoint must match). Fetch settings are covered by the data fingerprint instead."""
+    checkpoint must match): the real group only when training on real LR. Fetch settings are
+    covered by the data fingerprint instead."""
     out = {}
-    for group in ("prepare", "model", "diffusion", "loss", "train", "real"):
+    groups = ["prepare", "model", "diffusion", "loss", "train"]
+    for group in groups + (["real"] if p.train.degradation == "real" else []):
         g = getattr(p, group)
         for f in fields(g):
             if f.metadata.get("weights", True):

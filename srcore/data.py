@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from .cache import load_pair
+from .config import RealConfig
 from .errors import UserError
 from .realworld import RealPatches, degrade_named
 from .tensors import to_tensor
@@ -132,11 +133,15 @@ class TrainSteps(torch.utils.data.Dataset):
 
 
 def whole_image_y0(
-    cache: str | os.PathLike, split: str, names: list[str], scale: int, degradation: str, cfg
+    cache: str | os.PathLike,
+    split: str,
+    names: list[str],
+    scale: int,
+    degradation: str,
+    cfg: RealConfig,
+    seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """{image: y0 of the whole cached HR image under `degradation`}, the evaluation's fixed draws
-    (srcore.realworld.degrade_named); cfg: the RealConfig."""
-    return {
-        n: degrade_named(np.asarray(load_pair(cache, split, n)[0]), scale, degradation, cfg, n)[1]
-        for n in names
-    }
+    """{image: y0 of the whole cached HR image under `degradation`}, fixed draws from (seed,
+    name) (srcore.realworld.degrade_named)."""
+    hr = {n: np.asarray(load_pair(cache, split, n)[0]) for n in names}
+    return {n: degrade_named(hr[n], scale, degradation, cfg, n, seed)[1] for n in names}

@@ -94,7 +94,11 @@ def evaluate_images(
 
 
 def folder_items(
-    hr_dir: Path, scale: int, degradation: str = "bicubic", real: RealConfig | None = None
+    hr_dir: Path,
+    scale: int,
+    degradation: str = "bicubic",
+    real: RealConfig | None = None,
+    seed: int = 0,
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, mod-cropped HR, y0) of every readable image of hr_dir, y0 made by `degradation`
     (srcore.realworld.degrade_named); the others are reported and skipped.
@@ -108,7 +112,8 @@ def folder_items(
         )
     for p in paths:
         try:
-            hr, y0 = degrade_named(read_image(p), scale, degradation, real or RealConfig(), p.name)
+            img, cfg = read_image(p), real or RealConfig()
+            hr, y0 = degrade_named(img, scale, degradation, cfg, p.name, seed)
         except (ImageReadError, ValueError) as e:
             skipped.append(f"{p.name}: {e}" if p.name not in str(e) else str(e))
             continue
@@ -174,8 +179,7 @@ def evaluate(args: argparse.Namespace) -> int:
         model, diffusion, scale = load_sampler(
             args.model, device, args.steps, args.tile, args.overlap, args.samples
         )
-    real = RealConfig(seed=args.degradation_seed)
-    items = folder_items(args.hr_dir, scale, args.degradation, real)
+    items = folder_items(args.hr_dir, scale, args.degradation, seed=args.degradation_seed)
     lpips = load_lpips(args.lpips_dir, "--lpips-dir") if args.lpips_dir else None
     summary, rows, _ = evaluate_images(
         items, scale, model, diffusion, args.seed, args.tile, args.overlap, sampling_of(args), lpips

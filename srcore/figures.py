@@ -3,6 +3,9 @@ Agg)."""
 
 from __future__ import annotations
 
+import os
+import platform
+from datetime import date
 from pathlib import Path
 
 import matplotlib
@@ -16,8 +19,16 @@ from .atomic import atomic_write  # noqa: E402
 from .metrics import rgb_to_y  # noqa: E402
 
 
+def machine() -> str:
+    """The machine a figure was made on, in words: '2-core x86_64 CPU, Linux'."""
+    return f"{os.cpu_count()}-core {platform.machine()} CPU, {platform.system()}"
+
+
 def save(fig: plt.Figure, path: str | Path) -> None:
-    """Write a PNG atomically and free the figure."""
+    """Write a PNG atomically, stamped with the date and the machine, and free the figure."""
+    fig.text(
+        0.99, 0.005, f"srcore, {date.today().isoformat()}, {machine()}", ha="right", fontsize=7
+    )
     with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)

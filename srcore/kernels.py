@@ -80,7 +80,7 @@ def random_kernel(
     plateau kernels, a random shape beta."""
     size = int(rng.choice(SIZES))
     if rng.random() < sinc_prob:  # a ringing filter, wider cutoffs for larger kernels
-        return sinc(size, rng.uniform(np.pi / 4 if size >= 13 else np.pi / 3, np.pi))
+        return sinc(size, rng.uniform(np.pi / 5 if size >= 13 else np.pi / 3, np.pi))
     kind = KINDS[rng.choice(len(KINDS), p=KIND_CHANCES)]
     sx = rng.uniform(*sigma)
     sy, theta = (rng.uniform(*sigma), rng.uniform(-np.pi, np.pi)) if "aniso" in kind else (sx, 0.0)

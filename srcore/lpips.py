@@ -34,7 +34,7 @@ SCALE = (0.458, 0.448, 0.450)
 class LPIPS(nn.Module):
     """distance(a, b): B x 3 x H x W in [-1, 1] each -> B distances (0 for equal images)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.features = nn.ModuleDict(
             {str(i): nn.Conv2d(c_in, c, k, s, p) for i, (c, c_in, k, s, p) in CONVS.items()}
@@ -55,6 +55,7 @@ class LPIPS(nn.Module):
 
     @torch.no_grad()
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """a, b: B x 3 x H x W in [-1, 1] -> B distances >= 0."""
         total = 0.0
         for lin, fa, fb in zip(self.lin, self.stages(a), self.stages(b)):
             na = fa / (fa.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
@@ -84,8 +85,10 @@ def load_lpips(folder: str | Path, setting: str = "evaluate.lpips_dir") -> LPIPS
         net.lin.load_state_dict(
             {f"{k[3]}.weight": v for k, v in linear.items() if k.endswith("model.1.weight")}
         )
-    except Exception as e:  # a truncated or foreign file: one line naming it
-        raise UserError(f"{setting}: {folder} does not hold LPIPS weights ({e})") from e
+    except Exception as e:  # a truncated, foreign or pickled file: one short line naming it
+        raise UserError(
+            f"{setting}: {folder} does not hold LPIPS weights ({type(e).__name__})"
+        ) from e
     return net.eval()
 
 

@@ -9,8 +9,9 @@ A two-stage random pipeline in the manner of Real-ESRGAN (Wang et al., 2021), wr
 
 Every draw comes from one numpy Generator, so the LR is a pure function of (HR, scale, config,
 key): training draws one per patch from (seed, step, item), evaluation one per image from
-(real.seed, image name). The result is an 8-bit LR of exactly (H / scale, W / scale); its
-bicubic enlargement (srcore.degrade.upsample) is the network's y0, as for clean LR.
+(evaluate.degradation_seed, image name). The result is an 8-bit LR of exactly (H / scale,
+W / scale); its bicubic enlargement (srcore.degrade.upsample) is the network's y0, as for clean
+LR.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def name_key(name: str) -> int:
 
 
 def blur(img: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
-    """img: 3 x H x W float; kernel k x k (k odd), correlated as conv2d does. Reflected borders
-    (replicated when the image is no larger than half the kernel). Through the FFT: a 21 x 21
-    kernel costs 3x less than a direct depthwise convolution on a CPU."""
+    """img: 3 x H x W float in [0, 1]; kernel k x k (k odd), correlated as conv2d does.
+    Reflected borders (replicated when the image is no larger than half the kernel). Through the
+    FFT, which for 21 x 21 kernels costs less than a direct depthwise convolution on a CPU."""
     k = kernel.shape[-1]
     pad = k // 2
     mode = "reflect" if min(img.shape[-2:]) > pad else "replicate"
@@ -57,7 +58,7 @@ def blur(img: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
 
 
 def resize(img: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
-    """img: 3 x H x W -> 3 x size (height, width)."""
+    """img: 3 x H x W float in [0, 1] -> 3 x size (height, width), not clipped."""
     align = {} if mode == "area" else {"align_corners": False}
     return F.interpolate(img[None], size=size, mode=mode, **align)[0]
 
@@ -125,13 +126,21 @@ class Stage:
         return cls(c.second_blur_prob, *ranges, c.poisson_range2, None)
 
 
-def resize_factor(rng: np.random.Generator, chances, span) -> float:
+def resize_factor(
+    rng: np.random.Generator, chances: tuple[float, ...], span: tuple[float, ...]
+) -> float:
     """Up (1..span high), down (span low..1) or keep, with `chances` (up, down, keep)."""
     way = rng.choice(3, p=np.asarray(chances) / np.sum(chances))
     return rng.uniform(1, span[1]) if way == 0 else rng.uniform(span[0], 1) if way == 1 else 1.0
 
 
-def _pass(img, cfg: RealConfig, stage: Stage, size: tuple[int, int], rng) -> torch.Tensor:
+def _pass(
+    img: torch.Tensor,
+    cfg: RealConfig,
+    stage: Stage,
+    size: tuple[int, int],
+    rng: np.random.Generator,
+) -> torch.Tensor:
     """One blur-resize-noise(-JPEG) pass; `size` (H, W) is what the resize factor scales."""
     if rng.random() < stage.blur_prob:
         img = blur(img, random_kernel(rng, stage.blur_sigma, cfg.sinc_prob))
@@ -193,13 +202,13 @@ class RealPatches:
 
 
 def degrade_named(
-    hr: np.ndarray, scale: int, degradation: str, cfg: RealConfig, name: str
+    hr: np.ndarray, scale: int, degradation: str, cfg: RealConfig, name: str, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """An evaluation's (mod-cropped HR, y0) of image `name` under `degradation` (bicubic or real,
-    srcore.config.DEGRADATIONS); a real one is drawn from (cfg.seed, name), the same on every
-    run and for every model."""
+    srcore.config.DEGRADATIONS); a real one is drawn from (seed, name), the same on every run
+    and for every model."""
     if degradation == "bicubic":
         hr, _, y0 = degrade(hr, scale)
     else:
-        hr, _, y0 = real_degrade(hr, scale, cfg, generator(cfg.seed, name_key(name)))
+        hr, _, y0 = real_degrade(hr, scale, cfg, generator(seed, name_key(name)))
     return hr, y0

@@ -16,8 +16,7 @@ def param(
     default: Any, meaning: str, rule: Rule | None = None, weights: bool = True, key: str = ""
 ) -> Any:
     """A dataclass field with its one-line meaning, its rule, whether it changes the trained
-    weights,
-    and its params.yaml key when that is not `group.name` (kappa lives at the top level)."""
+    weights, and its params.yaml key when that is not `group.name` (kappa is top level)."""
     return field(
         default=default, metadata={"meaning": meaning, "rule": rule, "weights": weights, "key": key}
     )
@@ -40,15 +39,18 @@ def one_of(*values: Any) -> Rule:
 
 
 def odd_or_zero(v: int) -> bool:
+    """0, or an odd integer >= 3 (a window side)."""
     return v == 0 or (v >= 3 and v % 2 == 1)
 
 
-def folders(v) -> bool:
+def folders(v: list | tuple) -> bool:
+    """Paths whose folder names are all set and distinct (each names a metrics block)."""
     names = [PurePath(s).name if isinstance(s, str) else "" for s in v]
     return all(names) and len(set(names)) == len(names)
 
 
-def numbers(v, n: int) -> bool:
+def numbers(v: list | tuple, n: int) -> bool:
+    """Exactly n numbers (booleans are not numbers here)."""
     return len(v) == n and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
 
 
@@ -65,7 +67,8 @@ def span(lo: float, hi: float, around: float | None = None) -> Rule:
     )
 
 
-def chances(v) -> bool:
+def chances(v: list | tuple) -> bool:
+    """Three probabilities that sum to 1."""
     return numbers(v, 3) and min(v) >= 0 and abs(sum(v) - 1) < 1e-6
 
 
@@ -73,7 +76,8 @@ PROBABILITY = ((lambda v: 0 <= v <= 1), "in [0, 1]")
 CHANCES = (chances, "3 probabilities (up, down, keep) that sum to 1")
 
 
-def scales(v) -> bool:
+def scales(v: list | tuple) -> bool:
+    """A non-empty list of integers >= 1."""
     return len(v) > 0 and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in v)
 
 

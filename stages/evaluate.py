@@ -70,8 +70,12 @@ def benchmark_items(p: Params, scale: int) -> dict[str, dict[str, list]]:
             "params.yaml: evaluate.benchmarks: a folder may not be named like a metric or a "
             f"degradation: {sorted(clash)}"
         )
+    seed = p.evaluate.degradation_seed
     return {
-        d: {Path(f).name: folder_items(Path(f), scale, d, p.real) for f in p.evaluate.benchmarks}
+        d: {
+            Path(f).name: folder_items(Path(f), scale, d, p.real, seed)
+            for f in p.evaluate.benchmarks
+        }
         for d in p.evaluate.degradations
     }
 
@@ -105,7 +109,8 @@ def scores_under(
     names, cache = list(dict.fromkeys(index["image"])), prepared / "cache"
     y0_of = None
     if degradation != "bicubic":
-        y0_of = whole_image_y0(cache, "valid", names, scale, degradation, p.real)
+        seed = p.evaluate.degradation_seed
+        y0_of = whole_image_y0(cache, "valid", names, scale, degradation, p.real, seed)
     patches = PatchBatches(cache, index, "valid", 8, 0, y0_of=y0_of)
     valid = [(n, np.asarray(patches.images[n][0]), np.asarray(patches.images[n][1])) for n in names]
     summary, rows, srs = evaluate_images(valid, scale, *sampling.run_args)

@@ -86,7 +86,7 @@ def main() -> int:
         names = list(dict.fromkeys(valid_rows["image"]))
         args = (cache, "valid", names, p.prepare.scale, p.train.degradation, p.real)
         y0_of = whole_image_y0(*args) if real else None
-        valid_data = PatchBatches(cache, valid_rows, "valid", 8, 0, y0_of=y0_of)
+        valid_data = PatchBatches(cache, valid_rows, "valid", 8, 0, y0_of=y0_of)  # seed 0 draws
     device = pick_device(p.train.device).type
     code, data = code_fingerprint([__file__]), data_fingerprint(PREPARED)
     identity = run_identity(weight_settings(p), code, data, device)

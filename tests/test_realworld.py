@@ -91,6 +91,22 @@ def test_a_resize_has_the_drawn_size(mode, monkeypatch):
     assert sizes == [(48, 64), (36, 48), (24, 32)]
 
 
+def test_each_stage_resizes_by_its_own_chances_and_range(monkeypatch):
+    sizes = _recorded_resizes(monkeypatch)
+    cfg = RealConfig(
+        resize_chances=(0.0, 1.0, 0.0),  # first: down, 0.5..1 of the HR size
+        resize_range=(0.5, 3.0),
+        resize_chances2=(1.0, 0.0, 0.0),  # second: up, 1..1.2 of the LR size
+        resize_range2=(0.2, 1.2),
+    )
+    for key in range(6):
+        sizes.clear()
+        realworld.real_lr(smooth_image(96, 128), 4, cfg, generator(key))
+        (h1, w1), (h2, w2), last = sizes
+        assert 48 <= h1 <= 96 and 64 <= w1 <= 128 and 24 <= h2 <= 28 and 32 <= w2 <= 38
+        assert last == (24, 32)
+
+
 def test_resize_factors_come_from_the_chosen_way_and_range():
     rng = np.random.default_rng(0)
     span = (0.3, 1.5)
@@ -122,7 +138,11 @@ GENTLE = RealConfig(  # almost no degradation: each test below turns one setting
     [
         ({"noise_range": (20.0, 20.0)}, 5),
         ({"noise_range2": (20.0, 20.0)}, 5),
-        ({"gaussian_noise_prob": 0.0, "poisson_range2": (3.0, 3.0)}, 5),
+        (
+            {"gaussian_noise_prob": 0.0, "poisson_range": (0.0, 0.0), "poisson_range2": (3.0, 3.0)},
+            5,
+        ),
+        ({"sinc_prob": 1.0}, 5),
         ({"jpeg_range": (5.0, 5.0)}, 5),
         ({"jpeg_range2": (5.0, 5.0)}, 5),
         ({"blur_sigma": (3.0, 3.0)}, 5),
@@ -170,7 +190,7 @@ def test_degrade_named_is_the_bicubic_degradation_bit_for_bit_and_keys_real_by_n
     assert np.array_equal(a, realworld.degrade_named(hr, 4, "real", RealConfig(), "a.png")[1])
     assert not np.array_equal(a, realworld.degrade_named(hr, 4, "real", RealConfig(), "b.png")[1])
     assert not np.array_equal(
-        a, realworld.degrade_named(hr, 4, "real", RealConfig(seed=1), "a.png")[1]
+        a, realworld.degrade_named(hr, 4, "real", RealConfig(), "a.png", 1)[1]
     )
 
 
@@ -221,7 +241,14 @@ def test_real_batches_are_drawn_per_step_and_item_and_shared_exactly_between_ran
         assert torch.equal(a, b)
     bicubic = _patches(tmp_path, None).batch(3)
     assert torch.equal(whole[0], bicubic[0]) and not torch.equal(whole[1], bicubic[1])
-    assert not torch.equal(patches.batch(4)[1][:1], whole[1][:1])  # a new draw each step
+
+
+def test_each_step_and_each_item_draws_its_own_degradation(tmp_path):
+    patches = _patches(tmp_path, RealPatches(RealConfig(), 4))
+    patches.index = patches.index.iloc[[0]]  # one patch: every item of every batch is that patch
+    y0 = [patches.batch(k)[1] for k in (3, 4)]
+    assert not torch.equal(y0[0], y0[1])  # the step is in the key
+    assert all(not torch.equal(y0[0][0], y0[0][j]) for j in (1, 2, 3))  # and the item
 
 
 def test_loader_workers_serve_the_batches_of_the_training_thread(tmp_path):

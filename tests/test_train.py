@@ -206,17 +206,22 @@ def test_a_checkpoint_is_continued_only_for_the_same_run(tmp_path, tiny_data, ca
     assert "is a finished run (step 6): training from scratch" in capsys.readouterr().out
 
 
-def test_every_degradation_setting_but_the_evaluation_seed_is_part_of_the_run():
-    base = weight_settings(Params())
-    for changed, key in (
-        (Params(train=TrainConfig(degradation="real")), "train.degradation"),
-        (Params(real=RealConfig(jpeg_range=(50.0, 95.0))), "real.jpeg_range"),
-        (Params(real=RealConfig(final_sinc_prob=0.0)), "real.final_sinc_prob"),
+def test_every_degradation_setting_is_part_of_a_real_run_and_none_of_a_bicubic_one():
+    real = TrainConfig(degradation="real")
+    base = weight_settings(Params(train=real))
+    assert {f"real.{f}" for f in RealConfig.__dataclass_fields__} <= set(base)
+    for change, key in (
+        ({"jpeg_range": (50.0, 95.0)}, "real.jpeg_range"),
+        ({"final_sinc_prob": 0.0}, "real.final_sinc_prob"),
     ):
-        other = weight_settings(changed)
+        other = weight_settings(Params(train=real, real=RealConfig(**change)))
         assert [k for k in base if base[k] != other[k]] == [key]
-    assert weight_settings(Params(real=RealConfig(seed=9))) == base
-    assert {f"real.{f}" for f in RealConfig.__dataclass_fields__} - set(base) == {"real.seed"}
+    bicubic = weight_settings(Params())
+    assert (
+        not any(k.startswith("real.") for k in bicubic)
+        and bicubic["train.degradation"] == "bicubic"
+    )
+    assert weight_settings(Params(real=RealConfig(jpeg_range=(50.0, 95.0)))) == bicubic
 
 
 def test_cadence_and_device_changes_still_resume(tmp_path, tiny_data, capsys):
