@@ -24,6 +24,7 @@ from tests.helpers.dvc_repo import (
     tiny_params,
     weights,
 )
+from tests.helpers.lpips_weights import write_weights
 from tests.helpers.reports import assert_metrics_listed, assert_vega_field_types
 
 pytestmark = pytest.mark.slow
@@ -147,6 +148,14 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     if set5.is_dir():  # the benchmark's figures per experiment, for dvc exp show / metrics diff
         set5_scores = {n: m["Set5"]["psnr_y"] for n, m in metrics_of.items()}
         assert len(set(set5_scores.values())) == 3, set5_scores
+
+    # LPIPS beside PSNR in every block once its weights are on disk: only evaluate runs again
+    write_weights(tmp_path / "lpips")
+    out = run(f"dvc exp run -n lpips -S evaluate.lpips_dir={tmp_path / 'lpips'}", repo, env)
+    assert "Running stage 'train'" not in out, out
+    m = json.loads((repo / "metrics" / "metrics.json").read_text())
+    blocks = [m, m["real"], *([m["Set5"], m["real"]["Set5"]] if set5.is_dir() else [])]
+    assert all(b["lpips"] > 0 and b["lpips_bicubic"] > 0 for b in blocks)
 
 
 def test_queued_experiments_run_in_parallel_each_with_its_own_run(tmp_path):

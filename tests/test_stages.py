@@ -74,3 +74,24 @@ def test_the_patch_index_is_identical_across_runs(messy_folders, tmp_path):
     a, _ = prepare.prepare(tmp_path / "raw", tmp_path / "p1", 4, 64, {"train": 4, "valid": 3}, 0)
     b, _ = prepare.prepare(tmp_path / "raw", tmp_path / "p2", 4, 64, {"train": 4, "valid": 3}, 0)
     pd.testing.assert_frame_equal(a, b)
+
+
+# sha256 of the prepared index and cache below, made by the code before the real degradation
+# existed: the bicubic cache must stay these bytes
+BICUBIC_CACHE = "677f71457078ae1d970121e00d3ff7e795a40c45c5556af2babff8d4452c843b"
+
+
+def test_the_prepared_cache_is_the_previous_codes_bytes(tmp_path):
+    train, valid = tmp_path / "t", tmp_path / "v"
+    train.mkdir(), valid.mkdir()
+    Image.fromarray(_photo(120, 150, 1)).save(train / "good.png")
+    Image.fromarray(_photo(100, 130, 2)).convert("L").save(train / "gray.png")
+    Image.fromarray(_photo(128, 160, 6)).save(valid / "val.png")
+    fetch, prepare = load_stage("fetch"), load_stage("prepare")
+    data = DataConfig(source="folder", train_dir=str(train), valid_dir=str(valid))
+    fetch.fetch(data, tmp_path / "raw")
+    index, _ = prepare.prepare(tmp_path / "raw", tmp_path / "p", 3, 64, {"train": 4, "valid": 3}, 0)
+    digest = hashlib.sha256(index.to_csv(index=False).encode())
+    for f in sorted((tmp_path / "p" / "cache").rglob("*.npy")):
+        digest.update(f.relative_to(tmp_path / "p").as_posix().encode() + f.read_bytes())
+    assert digest.hexdigest() == BICUBIC_CACHE

@@ -58,10 +58,11 @@ def test_two_processes_train_the_weights_of_one_and_only_rank_0_writes(tmp_path,
     run(f"{PY} stages/train.py", repo, env)
     one, one_raw = weights(repo), torch.load(ck, weights_only=True)["model"]
     # same global batch, same draws: equal up to the order of floating-point reductions (raw and EMA
-    # weights)
+    # weights), which Adam amplifies where a gradient is near zero. A different batch or draw moves
+    # the weights by Adam's steps (lr = 1e-3 each): 10x the largest bound, 1000x the mean's.
     for a, b in ((two, one), (two_raw, one_raw)):
-        for k, v in b.items():
-            assert torch.allclose(a[k], v, atol=2e-6, rtol=1e-4), (k, (a[k] - v).abs().max())
+        diffs = torch.cat([(a[k] - v).abs().flatten() for k, v in b.items()])
+        assert diffs.max() < 1e-4 and diffs.mean() < 1e-6, (diffs.max(), diffs.mean())
 
 
 def test_a_killed_ddp_run_resumes_to_the_uninterrupted_result(tmp_path):
