@@ -44,6 +44,13 @@ def tiny_data(tmp_path):
     return PatchBatches(tmp_path / "cache", index, "train", 2, 0)
 
 
+def fit(cfg: TrainConfig, data: PatchBatches, checkpoint, *args, **kwargs):
+    """srcore.train.train with this file's network, the default diffusion and loss, x4."""
+    return train(
+        cfg, MODEL, DiffusionConfig(), LossConfig(), 4, data, None, checkpoint, *args, **kwargs
+    )
+
+
 def _nan_on(steps: set[int], gradient_only: bool = False):
     real = train_mod.SRLoss
 
@@ -85,16 +92,7 @@ def test_a_finite_loss_with_non_finite_gradients_is_skipped(
 ):
     monkeypatch.setattr(train_mod, "SRLoss", _nan_on({2}, gradient_only=True))
     cfg = TrainConfig(steps=3, batch_size=2, checkpoint_every=1, log_every=1, device="cpu")
-    model = train(
-        cfg,
-        MODEL,
-        DiffusionConfig(),
-        LossConfig(),
-        4,
-        tiny_data,
-        None,
-        tmp_path / "ck.pt",
-    )
+    model = fit(cfg, tiny_data, tmp_path / "ck.pt")
     assert "step 2: non-finite gradient, step skipped (1 so far)" in capsys.readouterr().out
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert torch.load(tmp_path / "ck.pt", weights_only=True)["skipped"] == 1
@@ -110,16 +108,7 @@ def test_persistent_nan_stops_naming_the_step_and_the_last_good_checkpoint(
     with pytest.raises(
         NonFiniteLoss, match=r"last at step 7; last good checkpoint: .*ck\.pt \(step 4\)"
     ):
-        train(
-            cfg,
-            MODEL,
-            DiffusionConfig(),
-            LossConfig(),
-            4,
-            tiny_data,
-            None,
-            tmp_path / "ck.pt",
-        )
+        fit(cfg, tiny_data, tmp_path / "ck.pt")
     assert torch.load(tmp_path / "ck.pt", weights_only=True)["step"] == 4
 
 
@@ -162,7 +151,7 @@ def test_a_checkpoint_is_continued_only_for_the_same_run(tmp_path, tiny_data, ca
     cfg = TrainConfig(steps=6, batch_size=2, checkpoint_every=3, log_every=1, device="cpu")
     mcfg, ck = MODEL, tmp_path / "ck.pt"
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, mcfg, DiffusionConfig(), LossConfig(), 4, tiny_data, None, ck, _killed_at(4))
+        fit(cfg, tiny_data, ck, _killed_at(4))
     # a weight-changing setting differs: one line naming it, then all 6 steps from scratch
     other = train(
         cfg,
@@ -175,7 +164,7 @@ def test_a_checkpoint_is_continued_only_for_the_same_run(tmp_path, tiny_data, ca
         tmp_path / "x.pt",
     )
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, mcfg, DiffusionConfig(), LossConfig(), 4, tiny_data, None, ck, _killed_at(4))
+        fit(cfg, tiny_data, ck, _killed_at(4))
     capsys.readouterr()
     logged, no_freq = [], LossConfig(freq_weight=0.0)
     again = train(
