@@ -1,7 +1,8 @@
 """Saving and loading models: atomic writes, no pickled code on load, config checked before shapes.
 
-A model file is a plain dict: {"format", "model_config", "diffusion_config", "scale", "model"
-(state dict), ...extra (step, optimizer, ...)}. The resolved configs travel inside it, so every
+A model file is a plain dict: {"format", "model_config", "diffusion_config", "scale" (the
+prepared scale; model_config's `scales` is the range a multi-scale model takes), "model" (state
+dict), ...extra (step, optimizer, ...)}. The resolved configs travel inside it, so every
 consumer rebuilds exactly the network that was trained.
 """
 
@@ -83,9 +84,10 @@ def load_model(
     dict).
     """
     checkpoint = read_checkpoint(path)
-    checkpoint["model_config"].setdefault(
-        "stem", 1
-    )  # files from before the stem setting ran the UNet at full resolution
+    # files from before the stem setting ran the UNet at full resolution, and from before
+    # model.scales knew one scale
+    for key, old in (("stem", 1), ("scales", ()), ("scale_input", "embedding")):
+        checkpoint["model_config"].setdefault(key, old)
     problems = []
     if expect_model is not None:
         problems += [

@@ -17,6 +17,7 @@ from typing import Any
 
 from .rules import (
     CHANCES,
+    MAX_SCALE,
     PROBABILITY,
     Group,
     above,
@@ -25,6 +26,8 @@ from .rules import (
     odd_or_zero,
     one_of,
     param,
+    scale_list,
+    scale_range,
     scales,
     span,
     within,
@@ -35,6 +38,7 @@ SAMPLERS = ("ancestral", "ddim")  # srcore.diffusion's two ways down the chain
 SCALES = (2, 3, 4)  # the upscaling factors a model can be trained for
 SEED = within(0, 2**31 - 1)  # every RNG seed: numpy's SeedSequence refuses negative ones
 DEGRADATIONS = ("bicubic", "real")  # how LR is made from HR: srcore.degrade, srcore.realworld
+SCALE_INPUTS = ("embedding", "channel")  # how a multi-scale network is told the scale
 
 
 def tile_fits(tile: int, overlap: int, multiple: int) -> bool:
@@ -116,10 +120,41 @@ class ModelConfig(Group):
         "local-amplitude window (AMP_KERNEL); 0 = off",
         (odd_or_zero, "0 or an odd integer >= 3"),
     )
+    scales: tuple[float, ...] = param(
+        (),
+        "[low, high]: one model for every scale in this range, drawn per training patch "
+        "(prepare.scale inside it); []: prepare.scale alone",
+        (scale_range, f"[] or two numbers, 1 <= low < high <= {MAX_SCALE}"),
+    )
+    scale_input: str = param(
+        "embedding",
+        "how a multi-scale network is told the scale: embedding (added to the time embedding) "
+        "or channel (a constant input plane)",
+        one_of(*SCALE_INPUTS),
+    )
 
     @property
     def cond_channels(self) -> int:
-        return 3 + 4 * self.pos_freqs + (1 if self.amp_kernel else 0)
+        """Channels of condition(): y0, the encodings, the amplitude, the scale plane."""
+        return 3 + 4 * self.pos_freqs + (1 if self.amp_kernel else 0) + (1 if self.scales else 0)
+
+    @property
+    def in_channels(self) -> int:
+        """Channels the first convolution sees per output pixel: x_t and the conditioning (the
+        scale plane only with scale_input channel)."""
+        embedded = bool(self.scales) and self.scale_input == "embedding"
+        return 3 + self.cond_channels - embedded
+
+    def takes(self, scale: float, own: float) -> bool:
+        """Whether a model of this config trained at `own` (prepare.scale) super-resolves at
+        `scale`."""
+        return self.scales[0] <= scale <= self.scales[1] if self.scales else scale == own
+
+    def scales_words(self, own: float) -> str:
+        """The scales this model takes, in words."""
+        if self.scales:
+            return f"{self.scales[0]:g} to {self.scales[1]:g}"
+        return f"{own:g} only (a model trained with model.scales takes a range)"
 
     @property
     def size_multiple(self) -> int:
@@ -249,6 +284,11 @@ class EvaluateConfig(Group):
     )
     lpips_dir: str = param(
         "", "folder with LPIPS's AlexNet weights (srcore.lpips); '' skips LPIPS with one line"
+    )
+    scales: tuple[float, ...] = param(
+        (),
+        "other scales scored (a model.scales model), each under x<scale> in metrics.json",
+        (scale_list, f"a list of distinct numbers in 1..{MAX_SCALE}"),
     )
     degradations: tuple[str, ...] = param(
         ("bicubic", "real"),

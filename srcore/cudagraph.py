@@ -49,8 +49,10 @@ class SamplingNetwork(nn.Module):
         self._captured: OrderedDict[tuple, Captured] = OrderedDict()
         self._seen: set[tuple] = set()
 
-    def condition(self, y0: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net.condition(y0, origin)
+    def condition(
+        self, y0: torch.Tensor, origin: torch.Tensor | None = None, scale=None
+    ) -> torch.Tensor:
+        return self.net.condition(y0, origin, scale)
 
     def num_params(self) -> int:
         return self.net.num_params()

@@ -16,18 +16,23 @@ import torch
 
 from .cache import load_pair
 from .config import RealConfig
+from .degrade import lr_side, patch_y0
 from .errors import UserError
 from .realworld import RealPatches, degrade_named
 from .tensors import to_tensor
 
+_SCALE_TAG = 0x5CA1E  # keeps the scale draws apart from the real degradation's
+
 
 class PatchBatches:
-    """Batches of (x0, y0, origin) patches from the cache; batch k is a pure function of (seed, k),
-    so a resumed run draws exactly the batches an uninterrupted run would have.
+    """Batches of (x0, y0, origin, scale) patches from the cache; batch k is a pure function of
+    (seed, k), so a resumed run draws exactly the batches an uninterrupted run would have.
 
     y0 is the cached bicubic base; with `real`, a real-world degradation of the HR patch drawn
     from (seed, k, item) (training batches); with `y0_of` ({image: y0}), crops of those whole
-    images' y0 instead of the cached one (the fixed patches of a degraded evaluation).
+    images' y0 instead of the cached one (the fixed patches of a degraded evaluation). With
+    `scales` (low, high), each training patch's y0 is made at its own scale, drawn uniformly
+    from that range by (seed, k, item) (srcore.degrade.patch_y0, or `real` at that scale).
     """
 
     def __init__(
@@ -39,6 +44,7 @@ class PatchBatches:
         seed: int,
         real: RealPatches | None = None,
         y0_of: dict[str, np.ndarray] | None = None,
+        scales: tuple[float, ...] | None = None,
     ):
         if index.empty:
             raise UserError(
@@ -47,7 +53,7 @@ class PatchBatches:
             )
         self.index, self.batch_size, self.seed = index, batch_size, seed
         self.cache, self.split, self._images, self.real = cache, split, None, real
-        self.y0_of = y0_of
+        self.y0_of, self.scales = y0_of, tuple(scales) if scales else None
 
     @property
     def images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -69,40 +75,54 @@ class PatchBatches:
         return len(self.index)
 
     def rows(
-        self, rows: pd.DataFrame, keys: list[tuple[int, ...]] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x0, y0: B x 3 x P x P in [-1, 1]; origin: B x 2 (top, left). keys: the real
-        degradation's key of each row (training batches)."""
-        hr, y0 = [], []
+        self,
+        rows: pd.DataFrame,
+        keys: list[tuple[int, ...]] | None = None,
+        scales: list[float] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x0, y0: B x 3 x P x P in [-1, 1]; origin: B x 2 (top, left); scale: B, the factor each
+        y0 was enlarged by (0: the prepared scale, not drawn). keys: the real degradation's key of
+        each row (training batches); scales: the scale of each row's y0 (drawn by batch())."""
+        hr, y0, applied = [], [], []
         if self.real is not None and keys is None:
             raise ValueError("real-degraded patches are drawn from keys: pass one per row")
         keys = keys or [()] * len(rows)
-        for r, key in zip(rows.itertuples(), keys):
+        for r, key, s in zip(rows.itertuples(), keys, scales or [None] * len(rows)):
             h, y = self.images[r.image]
-            hr.append(h[r.top : r.top + r.size, r.left : r.left + r.size])
-            if self.real is None:
-                y0.append(y[r.top : r.top + r.size, r.left : r.left + r.size])
+            hr.append(np.ascontiguousarray(h[r.top : r.top + r.size, r.left : r.left + r.size]))
+            side = hr[-1].shape[0]
+            applied.append(0.0 if s is None else side / lr_side(side, s))
+            if self.real is not None:
+                y0.append(self.real.y0(hr[-1], key, s))
+            elif s is not None:
+                y0.append(patch_y0(hr[-1], s)[0])
             else:
-                y0.append(self.real.y0(np.ascontiguousarray(hr[-1]), key))
+                y0.append(y[r.top : r.top + r.size, r.left : r.left + r.size])
         origin = torch.tensor(rows[["top", "left"]].to_numpy(dtype=np.int64))
-        return to_tensor(np.stack(hr)), to_tensor(np.stack(y0)), origin
+        scale = torch.tensor(applied, dtype=torch.float32)
+        return to_tensor(np.stack(hr)), to_tensor(np.stack(y0)), origin, scale
 
     def batch(
         self, k: int, part: int = 0, parts: int = 1
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Batch k, or share `part` of `parts` equal shares of it (data-parallel ranks)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Batch k, or share `part` of `parts` equal shares of it (data-parallel ranks): x0, y0,
+        origin, scale as rows() returns them."""
         rng = np.random.default_rng([self.seed, k])
         picks = rng.integers(0, len(self.index), self.batch_size)
         n = self.batch_size // parts
         items = range(part * n, (part + 1) * n)
-        return self.rows(
-            self.index.iloc[picks[items.start : items.stop]], [(self.seed, k, j) for j in items]
-        )
+        keys = [(self.seed, k, j) for j in items]
+        scales = None
+        if self.scales is not None:  # own generators: the real draws stay those of (seed, k, j)
+            scales = [
+                np.random.default_rng([*key, _SCALE_TAG]).uniform(*self.scales) for key in keys
+            ]
+        return self.rows(self.index.iloc[picks[items.start : items.stop]], keys, scales)
 
 
 class TrainSteps(torch.utils.data.Dataset):
-    """Item k = (x0, y0, origin, t, noise) of training step k for rank `part` of `parts`: the share
-    of batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all
+    """Item k = (x0, y0, origin, scale, t, noise) of training step k for rank `part` of `parts`: the
+    share of batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all
     drawn from (seed, k) alone, so a resumed run, a data-parallel run and a single process see the
     same batch."""
 
@@ -123,13 +143,13 @@ class TrainSteps(torch.utils.data.Dataset):
         )
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, ...]:
-        x0, y0, origin = self.patches.batch(k, self.part, self.parts)
+        x0, y0, origin, scale = self.patches.batch(k, self.part, self.parts)
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + k)
         B, n = self.patches.batch_size, x0.shape[0]
         t = torch.randint(1, self.num_steps + 1, (B,), generator=gen)
         noise = torch.randn((B, *x0.shape[1:]), generator=gen)
         share = slice(self.part * n, (self.part + 1) * n)
-        return x0, y0, origin, t[share], noise[share]
+        return x0, y0, origin, scale, t[share], noise[share]
 
 
 def whole_image_y0(

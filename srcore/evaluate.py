@@ -1,18 +1,20 @@
 """Scoring a model (or bicubic alone) on whole HR images, with the SR literature's protocol.
 
-    srcore-evaluate --model models/model.pt --hr-dir DIR --out FILE.json [--steps N]
+    srcore-evaluate --model models/model.pt --hr-dir DIR --out FILE.json [--scale S] [--steps N]
     srcore-evaluate --bicubic [--scale 4] --hr-dir DIR --out FILE.json
     (or python -m srcore.evaluate ...)
 
-The JSON has the keys of the pipeline's metrics/metrics.json. Every image is mod-cropped and
-degraded (srcore.degrade, or with --degradation real srcore.realworld), super-resolved with seed
-`seed + image index`, quantised to 8 bits and scored on Y (BT.601) and RGB with a border of
-`scale` pixels, beside bicubic of the same LR.
+The JSON has the keys of the pipeline's metrics/metrics.json. Every image is cropped by the size
+rule and degraded (srcore.degrade, or with --degradation real srcore.realworld), super-resolved
+with seed `seed + image index`, quantised to 8 bits and scored on Y (BT.601) and RGB with a border
+of ceil(scale) pixels, beside bicubic of the same LR. Any scale >= 1 is allowed, for bicubic and
+for a model trained over a range that holds it (model.scales).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Iterable
@@ -23,7 +25,7 @@ from tqdm import tqdm
 
 from .atomic import write_json
 from .cli import HelpFormatter, call
-from .config import DEGRADATIONS, SCALES, RealConfig
+from .config import DEGRADATIONS, RealConfig
 from .device import pick_device
 from .diffusion import ResShift
 from .errors import UserError
@@ -32,7 +34,7 @@ from .lpips import LPIPS, load_lpips, lpips_distance
 from .metrics import score
 from .model import DualDomainUNet
 from .realworld import degrade_named
-from .sampling import add_sampling_options, load_sampler, sampling_of, seed_value
+from .sampling import add_sampling_options, load_sampler, sampling_of, scale_value, seed_value
 from .tiles import super_resolve_image
 
 KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
@@ -40,7 +42,7 @@ KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 
 def evaluate_images(
     items: Iterable[tuple[str, np.ndarray, np.ndarray]],
-    scale: int,
+    scale: float,
     model: DualDomainUNet | None = None,
     diffusion: ResShift | None = None,
     seed: int = 0,
@@ -49,7 +51,8 @@ def evaluate_images(
     sampling: dict | None = None,
     lpips: LPIPS | None = None,
 ) -> tuple[dict, list[dict], dict[str, np.ndarray]]:
-    """items: (name, HR uint8, y0 uint8), HR already mod-cropped. model=None scores bicubic alone.
+    """items: (name, HR uint8, y0 uint8), HR already cropped by the size rule; scale: what y0 was
+    enlarged by (the border is ceil(scale)). model=None scores bicubic alone.
     sampling: {sampler, samples, ensemble} of srcore.tiles.super_resolve_image (default: one
     ancestral draw). lpips: also score LPIPS (srcore.lpips), lower is better.
     Returns (summary, per-image rows, {name: SR uint8}); the summary has the seconds spent
@@ -59,11 +62,11 @@ def evaluate_images(
         t0 = time.perf_counter()
         sr = y0
         if model is not None:
-            sr = super_resolve_image(
-                model, diffusion, y0, seed + i, tile, overlap, **(sampling or {})
-            )
+            args = (model, diffusion, y0, seed + i, tile, overlap)
+            sr = super_resolve_image(*args, **(sampling or {}), scale=scale)
         seconds += time.perf_counter() - t0
-        ours, bicubic = score(sr, hr, scale), score(y0, hr, scale)
+        border = math.ceil(scale)
+        ours, bicubic = score(sr, hr, border), score(y0, hr, border)
         rows.append(
             {
                 "image": name,
@@ -95,7 +98,7 @@ def evaluate_images(
 
 def folder_items(
     hr_dir: Path,
-    scale: int,
+    scale: float,
     degradation: str = "bicubic",
     real: RealConfig | None = None,
     seed: int = 0,
@@ -143,10 +146,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, required=True, help="the JSON file to write")
     ap.add_argument(
         "--scale",
-        type=int,
-        default=4,
-        choices=SCALES,
-        help="the scale of --bicubic (a model has its own)",
+        type=scale_value,
+        help="the enlargement, any number >= 1 (default: 4 for --bicubic, a model's own scale); "
+        "a model trained over a range (model.scales) takes any scale in it",
     )
     ap.add_argument(
         "--seed", type=seed_value, default=0, help="image i of the folder is sampled with seed + i"
@@ -174,10 +176,10 @@ def evaluate(args: argparse.Namespace) -> int:
     """Score the folder and write the JSON; a user's mistake raises (see srcore.cli)."""
     model = diffusion = None
     device = pick_device(args.device)  # a device that cannot be used stops even --bicubic
-    scale = args.scale
+    scale = 4 if args.scale is None else args.scale
     if args.model is not None:
         model, diffusion, scale = load_sampler(
-            args.model, device, args.steps, args.tile, args.overlap, args.samples
+            args.model, device, args.steps, args.tile, args.overlap, args.samples, args.scale
         )
     items = folder_items(args.hr_dir, scale, args.degradation, seed=args.degradation_seed)
     lpips = load_lpips(args.lpips_dir, "--lpips-dir") if args.lpips_dir else None

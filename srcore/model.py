@@ -1,10 +1,13 @@
 """The dual-domain UNet: spatial, DCT and Haar-wavelet branches fused at every level.
 
-The network predicts the residual x0 - y0 from (x_t, t, cond), where cond = condition(y0, origin)
-is y0 plus its positional encoding and amplitude map. It knows nothing of the diffusion schedule:
-t is just a number fed to a sinusoidal embedding. H and W must be multiples of
-`cfg.size_multiple` (what the stem, the poolings, the wavelet and the block DCT need):
-srcore.sampler pads whole images once, and training patches are multiples by the params check.
+The network predicts the residual x0 - y0 from (x_t, t, cond), where cond = condition(y0, origin,
+scale) is y0 plus its positional encoding and amplitude map, and for a multi-scale model
+(`cfg.scales`) a constant plane holding the scale: the convolutions see it (scale_input channel), or
+the network reads it back and adds its embedding to the time embedding (scale_input embedding). It
+knows nothing of the diffusion schedule: t is just a number fed to a sinusoidal embedding. H and W
+must be multiples of `cfg.size_multiple` (what the stem, the poolings, the wavelet and the block DCT
+need): srcore.sampler pads whole images once, and training patches are multiples by the params
+check.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ class TimeEmbedding(nn.Module):
         freqs = torch.exp(torch.arange(half, device=t.device) * (-math.log(10000.0) / (half - 1)))
         v = t.float()[:, None] * freqs[None]
         return self.mlp(torch.cat([v.sin(), v.cos()], -1))
+
+
+def scale_code(scale: torch.Tensor) -> torch.Tensor:
+    """The number a multi-scale network is told: log2(scale) / 2, 0 at x1 and 1 at x4."""
+    return torch.log2(scale) / 2
 
 
 class ConvBlock(nn.Sequential):
@@ -140,7 +148,9 @@ class DualDomainUNet(nn.Module):
         self.cfg = cfg
         c = cfg.width
         self.time = TimeEmbedding(cfg.time_dim)
-        s2, cin = cfg.stem**2, (3 + cfg.cond_channels) * cfg.stem**2
+        if cfg.scales and cfg.scale_input == "embedding":  # fed 1000 x code, like t's 0..T
+            self.scale_embedding = TimeEmbedding(cfg.time_dim)
+        s2, cin = cfg.stem**2, cfg.in_channels * cfg.stem**2
         if cfg.stem == 1:
             self.inc = ConvBlock(cin, c)
         else:  # a 1x1 first: a 3x3 over s^2 x (3 + cond) channels would cost more than the UNet
@@ -175,12 +185,19 @@ class DualDomainUNet(nn.Module):
             )
         return F.pixel_unshuffle(x, self.cfg.stem) if self.cfg.stem > 1 else x
 
-    def condition(self, y0: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
+    def condition(
+        self,
+        y0: torch.Tensor,
+        origin: torch.Tensor | None = None,
+        scale: float | torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The conditioning on the UNet's grid, computed once per image and reused at every step.
 
         y0: B x 3 x H x W in [-1, 1], H and W multiples of size_multiple; origin: B x 2 (top, left)
-        in HR pixels, default 0. Returns y0, its encodings and its amplitude, pixel-unshuffled:
-        B x cond_channels*stem^2 x H/stem x W/stem.
+        in HR pixels, default 0; scale: the factor y0 was enlarged by, one or B numbers (needed by
+        a multi-scale model, ignored by a single-scale one). Returns y0, its encodings, its
+        amplitude and the scale plane, pixel-unshuffled: B x cond_channels*stem^2 x H/stem x
+        W/stem.
         """
         B, _, H, W = y0.shape
         parts = [y0]
@@ -193,13 +210,22 @@ class DualDomainUNet(nn.Module):
             parts.append(pe.to(y0.dtype))
         if self.cfg.amp_kernel:
             parts.append(local_amplitude((y0 + 1) / 2, self.cfg.amp_kernel))
+        if self.cfg.scales:
+            if scale is None:
+                raise ValueError("a multi-scale model needs the scale y0 was enlarged by")
+            s = torch.as_tensor(scale, dtype=torch.float32, device=y0.device).reshape(-1)
+            parts.append(scale_code(s.expand(B))[:, None, None, None].expand(B, 1, H, W))
         return self._to_grid(torch.cat(parts, 1))
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """x_t: B x 3 x H x W (multiples of size_multiple); t: B model timesteps;
-        cond = condition(y0, origin). Returns the residual, B x 3 x H x W."""
+        cond = condition(y0, origin, scale). Returns the residual, B x 3 x H x W."""
+        temb = self.time(t.reshape(-1).to(x_t.device))
+        if self.cfg.scales and self.cfg.scale_input == "embedding":
+            plane = self.cfg.stem**2  # the scale plane's channels: the last of cond
+            temb = temb + self.scale_embedding(1000 * cond[:, -1, 0, 0].float())
+            cond = cond[:, :-plane]
         x = torch.cat([self._to_grid(x_t), cond.to(x_t.dtype)], 1)
-        temb = self.time(t.reshape(-1).to(x.device))
         skips = [self.inc(x)]
         for block in self.downs:
             skips.append(block(F.max_pool2d(skips[-1], 2), temb))

@@ -87,6 +87,8 @@ def parse(raw: Any, where: str = "params.yaml") -> Params:
             raise ParamError(f"{where}: missing key {key!r} ({f.metadata['meaning']})")
         _check(where, key, f, flat[key])
         v = flat[key]
+        if f.type == "tuple[float, ...]":
+            v = tuple(float(x) for x in v)
         values[group][name] = (
             tuple(v) if f.type.startswith("tuple") else float(v) if f.type == "float" else v
         )
@@ -133,13 +135,7 @@ def _check_together(p: Params, where: str) -> None:
             p.prepare.patch,
             f"a multiple of {m} (the model's stem, depth, DWT and DCT block)",
         )
-    if p.train.degradation == "real" and p.prepare.patch % p.prepare.scale:
-        _fail(
-            where,
-            "prepare.patch",
-            p.prepare.patch,
-            f"a multiple of prepare.scale = {p.prepare.scale} when train.degradation is real",
-        )
+    _check_scales(p, where)
     if not tile_fits(p.evaluate.tile, p.evaluate.overlap, m):
         _fail(where, "evaluate.tile", p.evaluate.tile, tile_rule(m) + " (evaluate.overlap)")
     if p.data.source == "folder" and not (p.data.train_dir and p.data.valid_dir):
@@ -149,6 +145,16 @@ def _check_together(p: Params, where: str) -> None:
             p.data.train_dir,
             "set, with data.valid_dir, when data.source is folder",
         )
+
+
+def _check_scales(p: Params, where: str) -> None:
+    """prepare.scale inside model.scales; every evaluate.scales one the model takes."""
+    own, lo_hi = p.prepare.scale, p.model.scales
+    if lo_hi and not lo_hi[0] <= own <= lo_hi[1]:
+        _fail(where, "model.scales", list(lo_hi), f"[] or a range holding prepare.scale = {own}")
+    for s in p.evaluate.scales:
+        if not p.model.takes(s, own):
+            _fail(where, "evaluate.scales", list(p.evaluate.scales), p.model.scales_words(own))
 
 
 def load_params(path: str | os.PathLike = "params.yaml") -> Params:

@@ -9,9 +9,9 @@ A two-stage random pipeline in the manner of Real-ESRGAN (Wang et al., 2021), wr
 
 Every draw comes from one numpy Generator, so the LR is a pure function of (HR, scale, config,
 key): training draws one per patch from (seed, step, item), evaluation one per image from
-(evaluate.degradation_seed, image name). The result is an 8-bit LR of exactly (H / scale,
-W / scale); its bicubic enlargement (srcore.degrade.upsample) is the network's y0, as for clean
-LR.
+(evaluate.degradation_seed, image name). The result is an 8-bit LR of srcore.degrade's size rule
+(floor(H / scale) x floor(W / scale)); its bicubic enlargement (srcore.degrade.upsample) is the
+network's y0, as for clean LR.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .config import RealConfig
-from .degrade import degrade, mod_crop, upsample
+from .degrade import bicubic_resize, degrade, lr_side, mod_crop, upsample
 from .kernels import SIZES, random_kernel, sinc
 
 RESIZE_MODES = ("area", "bilinear", "bicubic")
@@ -158,10 +158,11 @@ def _mode(rng: np.random.Generator) -> str:
     return RESIZE_MODES[rng.integers(len(RESIZE_MODES))]
 
 
-def real_lr(hr: np.ndarray, scale: int, cfg: RealConfig, rng: np.random.Generator) -> np.ndarray:
-    """uint8 HR (H x W x 3, H and W multiples of scale) -> uint8 LR of (H / scale) x (W / scale)."""
+def real_lr(
+    hr: np.ndarray, lr_size: tuple[int, int], cfg: RealConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """uint8 HR (H x W x 3) -> uint8 LR of lr_size (height, width)."""
     h, w = hr.shape[:2]
-    lr_size = (h // scale, w // scale)
     img = _pass(_to_float(hr), cfg, Stage.first(cfg), (h, w), rng)
     img = _pass(img, cfg, Stage.second(cfg), lr_size, rng)
     final = None
@@ -179,13 +180,15 @@ def real_lr(hr: np.ndarray, scale: int, cfg: RealConfig, rng: np.random.Generato
 
 
 def real_degrade(
-    hr: np.ndarray, scale: int, cfg: RealConfig, rng: np.random.Generator
+    hr: np.ndarray, scale: float, cfg: RealConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """srcore.degrade.degrade's contract with a real LR: (mod-cropped HR, LR, y0), all uint8."""
-    hr = mod_crop(hr, scale)
-    if min(hr.shape[:2]) < scale:
+    """srcore.degrade.degrade's contract (its size rule) with a real LR: (cropped HR, LR, y0),
+    all uint8."""
+    lr_size = (lr_side(hr.shape[0], scale), lr_side(hr.shape[1], scale))
+    if min(lr_size) < 1:
         raise ValueError(f"image of {hr.shape[1]}x{hr.shape[0]} is smaller than the scale {scale}")
-    lr = real_lr(hr, scale, cfg, rng)
+    hr = mod_crop(hr, scale)
+    lr = real_lr(hr, lr_size, cfg, rng)
     return hr, lr, upsample(lr, scale)
 
 
@@ -194,15 +197,19 @@ class RealPatches:
     """What the data loader needs to degrade a patch: y0 of HR patch under a key."""
 
     cfg: RealConfig
-    scale: int
+    scale: float
 
-    def y0(self, hr: np.ndarray, key: tuple[int, ...]) -> np.ndarray:
-        """uint8 P x P x 3 HR patch (P a multiple of scale) -> its real-degraded y0, P x P x 3."""
-        return real_degrade(hr, self.scale, self.cfg, generator(*key))[2]
+    def y0(self, hr: np.ndarray, key: tuple[int, ...], scale: float | None = None) -> np.ndarray:
+        """uint8 P x P x 3 HR patch -> its real-degraded y0, P x P x 3: an LR of floor(P / s)
+        pixels (s: `scale`, default self.scale) enlarged back to P, as srcore.degrade.patch_y0."""
+        s = self.scale if scale is None else scale
+        (height, width), rng = hr.shape[:2], generator(*key)
+        lr = real_lr(hr, (lr_side(height, s), lr_side(width, s)), self.cfg, rng)
+        return bicubic_resize(lr, (width, height))
 
 
 def degrade_named(
-    hr: np.ndarray, scale: int, degradation: str, cfg: RealConfig, name: str, seed: int = 0
+    hr: np.ndarray, scale: float, degradation: str, cfg: RealConfig, name: str, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """An evaluation's (mod-cropped HR, y0) of image `name` under `degradation` (bicubic or real,
     srcore.config.DEGRADATIONS); a real one is drawn from (seed, name), the same on every run

@@ -56,6 +56,7 @@ def super_resolve(
     return_chain: bool = False,
     sampler: str = "ancestral",
     samples: int = 1,
+    scale: float | torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """y0: B x 3 x H x W in [-1, 1] on the model's device. Returns (SR in [-1, 1], chain states).
 
@@ -63,7 +64,8 @@ def super_resolve(
     whole image, so that tiles get the encodings and noise of the whole image. Pass
     `diffusion.respace(n)` for fewer steps. sampler: "ancestral" or "ddim" (srcore.diffusion);
     samples: independent draws averaged (padding and conditioning computed once; the chain is draw
-    0's).
+    0's). scale: the factor y0 was enlarged by, one or B numbers (what a multi-scale model is
+    told; a single-scale model ignores it).
     """
     model.eval()
     batch, _, height, width = y0.shape
@@ -75,7 +77,7 @@ def super_resolve(
     origin = torch.zeros(batch, 2, dtype=torch.int64) if origin is None else origin
     m = model.cfg.size_multiple
     y0p = pad_reflect(y0.float(), 0, (-width) % m, 0, (-height) % m)  # the one padding
-    cond = model.condition(y0p, origin.to(dev))
+    cond = model.condition(y0p, origin.to(dev), scale)
 
     def predict_x0(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return (y0p + model(x_t, t, cond).float()).clamp(-1.0, 1.0)
@@ -109,6 +111,7 @@ def super_resolve_mean(
     sampler: str = "ancestral",
     samples: int = 1,
     ensemble: bool = False,
+    scale: float | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The average of `samples` draws of super_resolve, over the 8 VIEWS when `ensemble`: B x 3 x H
     x W
@@ -118,8 +121,7 @@ def super_resolve_mean(
     total = torch.zeros_like(y0, dtype=torch.float32)
     for k, flip in views:
         o = origin if (k, flip) == VIEWS[0] else None
-        sr, _ = super_resolve(
-            model, diffusion, view(y0, k, flip), seed, o, sampler=sampler, samples=samples
-        )
+        opts = {"sampler": sampler, "samples": samples, "scale": scale}
+        sr, _ = super_resolve(model, diffusion, view(y0, k, flip), seed, o, **opts)
         total += unview(sr, k, flip).float()
     return total / len(views)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import load_model
-from .config import DEVICES, SAMPLERS, SEED, EvaluateConfig, tile_fits, tile_rule
+from .config import DEVICES, SAMPLERS, SEED, EvaluateConfig, ModelConfig, tile_fits, tile_rule
 from .cudagraph import for_sampling
 from .diffusion import ResShift
 from .errors import UserError
@@ -56,16 +56,44 @@ def seed_value(text: str) -> int:
     return value
 
 
+def scale_value(text: str) -> float:
+    """The argparse type of --scale: a number >= 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"{text}: allowed a number >= 1")
+    return int(value) if value.is_integer() else value
+
+
+def pick_scale(cfg: ModelConfig, own: int, scale: float | None, path: Path) -> float:
+    """The scale to super-resolve at: `own` (the model's prepare.scale) when None, else `scale`
+    if the model takes it; a UserError naming what it takes otherwise."""
+    if scale is None:
+        return own
+    if not cfg.takes(scale, own):
+        raise UserError(f"--scale {scale:g}: {path} takes {cfg.scales_words(own)}")
+    return int(scale) if float(scale).is_integer() else scale
+
+
 def sampling_of(args: argparse.Namespace) -> dict:
     """The keyword arguments of srcore.tiles.super_resolve_image chosen on the command line."""
     return {"sampler": args.sampler, "samples": args.samples, "ensemble": args.ensemble}
 
 
 def load_sampler(
-    path: Path, device: torch.device, steps: int | None, tile: int, overlap: int, samples: int = 1
-) -> tuple[torch.nn.Module, ResShift, int]:
+    path: Path,
+    device: torch.device,
+    steps: int | None,
+    tile: int,
+    overlap: int,
+    samples: int = 1,
+    scale: float | None = None,
+) -> tuple[torch.nn.Module, ResShift, float]:
     """(the model ready to sample on `device`, its chain respaced to `steps` (None: STEPS, or the
-    model's T if smaller), its scale). Options that do not fit the model raise a UserError."""
+    model's T if smaller), the scale: `scale` if the model takes it, None: the model's own).
+    Options that do not fit the model raise a UserError."""
     if samples < 1:
         raise UserError(f"--samples {samples}: allowed 1 or more")
     model, diffusion_cfg, checkpoint = load_model(path, device=device)
@@ -78,4 +106,5 @@ def load_sampler(
     m = model.cfg.size_multiple
     if not tile_fits(tile, overlap, m):
         raise UserError(f"--tile {tile} --overlap {overlap}: the tile must be {tile_rule(m)}")
-    return for_sampling(model), diffusion.respace(steps), int(checkpoint["scale"])
+    scale = pick_scale(model.cfg, int(checkpoint["scale"]), scale, path)
+    return for_sampling(model), diffusion.respace(steps), scale

@@ -62,15 +62,17 @@ def super_resolve_image(
     sampler: str = "ancestral",
     samples: int = 1,
     ensemble: bool = False,
+    scale: float | None = None,
 ) -> np.ndarray:
     """y0: H x W x 3 bicubic base, uint8 or float32 in [0, 255] -> SR of the same shape: uint8
     (rounded) for uint8, float32 in [0, 255] (unrounded) for float32. tile=0: one piece.
 
     sampler: "ancestral" or "ddim"; samples: independent draws averaged; ensemble: average over
-    the 8 rotations/flips. The default (1 draw, no ensemble) keeps the float buffers to one strip.
+    the 8 rotations/flips; scale: the factor y0 was enlarged by (what a multi-scale model is
+    told). The default (1 draw, no ensemble) keeps the float buffers to one strip.
     """
     exact = y0.dtype == np.uint8
-    run = (model, diffusion, seed, tile, overlap, progress, sampler, samples)
+    run = (model, diffusion, seed, tile, overlap, progress, sampler, samples, scale)
     if not ensemble:
         return _super_resolve_view(*run, y0, np.uint8 if exact else np.float32)
     acc = np.zeros(y0.shape, dtype=np.float32)
@@ -82,7 +84,7 @@ def super_resolve_image(
 
 
 def _super_resolve_view(
-    model, diffusion, seed, tile, overlap, progress, sampler, samples, y0, dtype
+    model, diffusion, seed, tile, overlap, progress, sampler, samples, scale, y0, dtype
 ) -> np.ndarray:
     """One view, its draws averaged per tile: H x W x 3 of `dtype` (uint8 rounded, or float32 in
     [0, 255]).
@@ -92,7 +94,7 @@ def _super_resolve_view(
     """
     dev = next(model.parameters()).device
     H, W = y0.shape[:2]
-    opts = {"sampler": sampler, "samples": samples}
+    opts = {"sampler": sampler, "samples": samples, "scale": scale}
     if tile <= 0 or (H <= tile and W <= tile):
         sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, **opts)
         return to_uint8(sr[0]) if dtype == np.uint8 else _to_255(sr)

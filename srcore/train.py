@@ -81,10 +81,11 @@ def train_step(
 ) -> tuple[torch.Tensor, bool]:
     """One optimisation step; returns (detached loss, applied).
 
-    x0, y0, noise: B x 3 x P x P (x0, y0 in [-1, 1]); cond = model.condition(y0, origin); t: B chain
-    indices. `net` is the network, plain, compiled or DDP-wrapped. When the loss or the gradient
-    norm is not finite the update is skipped and the parameters are left untouched; under DDP a
-    step is applied only if it is finite on every rank (one all-reduce), so the replicas never part.
+    x0, y0, noise: B x 3 x P x P (x0, y0 in [-1, 1]); cond = model.condition(y0, origin, scale); t:
+    B chain indices. `net` is the network, plain, compiled or DDP-wrapped. When the loss or the
+    gradient norm is not finite the update is skipped and the parameters are left untouched; under
+    DDP a step is applied only if it is finite on every rank (one all-reduce), so the replicas never
+    part.
     """
     dev = x0.device
     x_t = diffusion.q_sample(x0, y0, t, noise)
@@ -314,6 +315,10 @@ def train(
     if (cfg.degradation == "real") != (train_data.real is not None):
         made = "real" if train_data.real is not None else "bicubic"
         raise ValueError(f"train.degradation is {cfg.degradation} but the batches' LR is {made}")
+    if (model_cfg.scales or None) != train_data.scales:
+        raise ValueError(
+            f"model.scales is {model_cfg.scales} but the batches' are {train_data.scales}"
+        )
     if identity is None:
         settings = Params(
             prepare=PrepareConfig(scale=scale),
@@ -352,12 +357,13 @@ def train(
         dev,
         say,
         f"{checkpoint} (step {start})" if start else "none",
+        scale,
     )
     bar = tqdm(total=cfg.steps, initial=start, desc="train", unit="step", disable=rank != 0)
-    for x0, y0, origin, t, noise in loader:
+    for x0, y0, origin, enlarged_by, t, noise in loader:
         run.model.train()
         x0, y0, noise = (a.to(dev, non_blocking=True) for a in (x0, y0, noise))
-        cond = run.model.condition(y0, origin.to(dev))
+        cond = run.model.condition(y0, origin.to(dev), enlarged_by.to(dev))
         loss, applied = train_step(
             net, diffusion, loss_fn, run.opt, x0, y0, cond, t, noise, cfg.grad_clip
         )
@@ -383,8 +389,8 @@ class _Checks:
     """What happens after each step: the skip count and its limit, the EMA update, the log line,
     the validation, and whether a checkpoint is due."""
 
-    def __init__(self, cfg, run, diffusion, valid_data, dev, say, last_good: str):
-        self.cfg, self.run, self.dev, self.say = cfg, run, dev, say
+    def __init__(self, cfg, run, diffusion, valid_data, dev, say, last_good: str, scale: float):
+        self.cfg, self.run, self.dev, self.say, self.scale = cfg, run, dev, say, scale
         self.valid_data = valid_data
         self.val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
         self.sampling_net = None if valid_data is None else for_sampling(run.weights)
@@ -413,7 +419,8 @@ class _Checks:
             self.window = []
         due = done % cfg.eval_every == 0 or done == cfg.steps
         if self.sampling_net is not None and due and dist_rank() == 0:
-            metrics["val/psnr_y"] = validate(self.sampling_net, self.val_diffusion, self.valid_data)
+            net, chain = self.sampling_net, self.val_diffusion
+            metrics["val/psnr_y"] = validate(net, chain, self.valid_data, scale=self.scale)
         return metrics
 
     def _skipped(self, loss: float, world: int) -> None:

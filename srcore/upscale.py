@@ -1,17 +1,18 @@
 """Upscale your own images with a trained model.
 
-    srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--steps N] [--seed S]
+    srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
                    [--sampler ancestral|ddim] [--samples N] [--ensemble]
                    [--tile 1024] [--overlap 32] [--device auto|cpu|cuda]
     (or python -m srcore.upscale ...)
 
 INPUT is image files or folders (their images, not recursive; other files in a folder are counted
-and skipped). Each image is enlarged by the model's scale: bicubic base y0, then the diffusion
-chain, in overlapping tiles blended smoothly. Greyscale stays greyscale, an alpha channel is
-enlarged bicubically and put back, EXIF rotation is applied, 8-bit files keep their format and
-16-bit PNG/TIFF files come back as 16-bit PNG. A file that cannot be read, upscaled or written is
-reported in one line naming it and the others go on; the exit code is 1 if some failed, 2 if all
-did (or there were no images, or the model file is missing or bad).
+and skipped). Each image is enlarged by the model's scale, or by --scale for a model trained over a
+range of scales (model.scales; an h x w image becomes round(h s) x round(w s)): bicubic base y0,
+then the diffusion chain, in overlapping tiles blended smoothly. Greyscale stays greyscale, an alpha
+channel is enlarged bicubically and put back, EXIF rotation is applied, 8-bit files keep their
+format and 16-bit PNG/TIFF files come back as 16-bit PNG. A file that cannot be read, upscaled or
+written is reported in one line naming it and the others go on; the exit code is 1 if some failed, 2
+if all did (or there were no images, or the model file is missing or bad).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .device import pick_device
 from .diffusion import ResShift
 from .errors import UserError
 from .images import IMAGE_SUFFIXES, Picture, read_picture, write_picture
-from .sampling import add_sampling_options, load_sampler, sampling_of, seed_value
+from .sampling import add_sampling_options, load_sampler, sampling_of, scale_value, seed_value
 from .tiles import super_resolve_image
 
 DEEP = 257.0  # a 16-bit level per 8-bit level: the network sees [0, 255] either way
@@ -58,20 +59,21 @@ def upscale_picture(
     picture: Picture,
     model,
     diffusion: ResShift,
-    scale: int,
+    scale: float,
     seed: int,
     tile: int,
     overlap: int,
     sampling: dict | None = None,
 ) -> Picture:
-    """The picture enlarged `scale` times, at its own bit depth, greyscale and alpha kept.
-    sampling: {sampler, samples, ensemble} (srcore.tiles.super_resolve_image)."""
+    """The picture enlarged `scale` times (srcore.degrade's size rule), at its own bit depth,
+    greyscale and alpha kept. sampling: {sampler, samples, ensemble}
+    (srcore.tiles.super_resolve_image)."""
     lr = picture.rgb if not picture.deep else (picture.rgb / DEEP).astype(np.float32)
     y0 = upsample(lr, scale)
     if picture.deep:
         y0 = y0.clip(0, 255)
     args = (model, diffusion, y0, seed, tile, overlap, True)
-    sr = super_resolve_image(*args, **(sampling or {}))
+    sr = super_resolve_image(*args, **(sampling or {}), scale=scale)
     size = (sr.shape[1], sr.shape[0])
     if not picture.deep:
         alpha = None if picture.alpha is None else bicubic_resize(picture.alpha, size)
@@ -111,6 +113,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--model", type=Path, default=Path("models/model.pt"), help="a model file from training"
     )
+    ap.add_argument(
+        "--scale",
+        type=scale_value,
+        help="the enlargement, e.g. 2.5, for a model trained over a range (default: the model's)",
+    )
     ap.add_argument("--seed", type=seed_value, default=0, help="the seed of the sampling noise")
     add_sampling_options(ap, tile=1024)
     return ap
@@ -126,7 +133,7 @@ def upscale(args: argparse.Namespace) -> int:
         looked = ", ".join(IMAGE_SUFFIXES)
         raise UserError(f"no image files in {', '.join(args.inputs)} (looked for {looked})")
     model, diffusion, scale = load_sampler(
-        args.model, device, args.steps, args.tile, args.overlap, args.samples
+        args.model, device, args.steps, args.tile, args.overlap, args.samples, args.scale
     )
     sampling = sampling_of(args)
     written, failed, taken, t0 = [], [], set(), time.time()
@@ -150,7 +157,7 @@ def upscale(args: argparse.Namespace) -> int:
     seconds = time.time() - t0
     names = ", ".join(str(p) for p in written)
     print(
-        f"{len(written)} image(s) upscaled x{scale} in {seconds:.1f}s, "
+        f"{len(written)} image(s) upscaled x{scale:g} in {seconds:.1f}s, "
         f"{len(failed)} failed: {names}"
     )
     return 1 if failed else 0

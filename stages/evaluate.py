@@ -1,10 +1,13 @@
 """evaluate: the model on the whole validation images, the fixed validation patches and the
 `evaluate.benchmarks` folders (each under its folder's name in metrics.json), under every
-`evaluate.degradations` (bicubic at the top level, the others under their name).
+`evaluate.degradations` (bicubic at the top level, the others under their name), at the model's
+scale and at every `evaluate.scales` (under x<scale> inside its degradation's block: whole images
+and benchmarks; the fixed patches are the prepared scale's).
 
 Writes metrics/metrics.json (DVC metrics), metrics/per_image.csv, the SR images (data/eval/sr/),
-per degradation d other than bicubic its per-image scores, inputs and SR (data/eval/<d>/), and the
-reverse chain on a crop of the first image (data/eval/chain.npz) for the plots stage.
+per degradation d other than bicubic its per-image scores, inputs and SR (data/eval/<d>/), the same
+with the HR for each other scale (data/eval/x<scale>/, data/eval/<d>_x<scale>/), and the reverse
+chain on a crop of the first image (data/eval/chain.npz) for the plots stage.
 """
 
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ import pandas as pd
 import torch
 
 from srcore.atomic import atomic_write, write_json, write_text
-from srcore.cache import read_index
+from srcore.cache import load_pair, read_index
 from srcore.checkpoint import load_model
 from srcore.cli import run
 from srcore.config import DEGRADATIONS, Params
@@ -28,6 +31,7 @@ from srcore.evaluate import KEYS, evaluate_images, folder_items
 from srcore.images import write_image
 from srcore.lpips import LPIPS, load_lpips
 from srcore.params import load_params
+from srcore.realworld import degrade_named
 from srcore.sampler import super_resolve
 from srcore.tensors import to_tensor, to_uint8
 from srcore.validate import validate
@@ -50,33 +54,49 @@ SUMMARY_KEYS = (  # a benchmark folder may not be named like one of these
 MODEL_KEYS = ("steps", "scale", "params_count")  # said once, at the top level
 
 
-def chain_of(model, diffusion, y0: np.ndarray, seed: int, sampler: str, size: int = 128):
+def chain_of(
+    model, diffusion, y0: np.ndarray, seed: int, sampler: str, scale: float, size: int = 128
+):
     """The chain x_K..x_0 on a central crop of y0 -> uint8 (K+1) x h x w x 3."""
     h, w = y0.shape[:2]
     top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
     crop = to_tensor(np.ascontiguousarray(y0[top : top + size, left : left + size]))[None]
     dev = next(model.parameters()).device
     origin = torch.tensor([[top, left]])
-    _, chain = super_resolve(model, diffusion, crop.to(dev), seed, origin, True, sampler)
+    args = (model, diffusion, crop.to(dev), seed, origin, True, sampler)
+    _, chain = super_resolve(*args, scale=scale)
     return np.stack([to_uint8(x[0]) for x in chain])
 
 
-def benchmark_items(p: Params, scale: int) -> dict[str, dict[str, list]]:
-    """{degradation: {folder name: its (name, HR, y0) items}}, read before any sampling so errors
-    come early."""
+def check_scales(cfg, own: int, scales: tuple[float, ...], path: Path) -> None:
+    """Every evaluate.scales one the model file takes (params.yaml's own check covers the usual
+    case: this one covers a model file trained at another prepare.scale)."""
+    if bad := [s for s in scales if not cfg.takes(s, own)]:
+        raise UserError(f"params.yaml: evaluate.scales {bad}: {path} takes {cfg.scales_words(own)}")
+
+
+def scale_key(scale: float) -> str:
+    """The metrics.json block of an evaluated scale: x2, x2.5."""
+    return f"x{scale:g}"
+
+
+def benchmark_items(p: Params, scales: list[float]) -> dict[tuple[str, float], dict[str, list]]:
+    """{(degradation, scale): {folder name: its (name, HR, y0) items}}, read before any sampling
+    so errors come early."""
     names = [Path(f).name for f in p.evaluate.benchmarks]
-    if clash := set(names) & {*SUMMARY_KEYS, *DEGRADATIONS}:
+    blocks = {*SUMMARY_KEYS, *DEGRADATIONS, *map(scale_key, p.evaluate.scales)}
+    if clash := set(names) & blocks:
         raise UserError(
-            "params.yaml: evaluate.benchmarks: a folder may not be named like a metric or a "
-            f"degradation: {sorted(clash)}"
+            "params.yaml: evaluate.benchmarks: a folder may not be named like a metric, a "
+            f"degradation or a scale: {sorted(clash)}"
         )
     seed = p.evaluate.degradation_seed
     return {
-        d: {
-            Path(f).name: folder_items(Path(f), scale, d, p.real, seed)
-            for f in p.evaluate.benchmarks
+        (d, s): {
+            Path(f).name: folder_items(Path(f), s, d, p.real, seed) for f in p.evaluate.benchmarks
         }
         for d in p.evaluate.degradations
+        for s in scales
     }
 
 
@@ -115,26 +135,53 @@ def scores_under(
     valid = [(n, np.asarray(patches.images[n][0]), np.asarray(patches.images[n][1])) for n in names]
     summary, rows, srs = evaluate_images(valid, scale, *sampling.run_args)
     model, diffusion = sampling.model, sampling.diffusion
-    summary["patch_psnr_y"] = validate(model, diffusion, patches, sampling.seed, **sampling.kwargs)
+    kwargs = {**sampling.kwargs, "scale": scale}
+    summary["patch_psnr_y"] = validate(model, diffusion, patches, sampling.seed, **kwargs)
     summary["patch_psnr_y_bicubic"] = validate(None, None, patches)
-    for name, bench in benchmarks.items():  # under their folder's name: dvc exp show, metrics diff
-        scores, _, _ = evaluate_images(bench, scale, *sampling.run_args)
-        summary[name] = {k: scores[k] for k in (*BENCHMARK_KEYS, *LPIPS_KEYS) if k in scores}
+    summary |= benchmark_scores(benchmarks, scale, sampling)
     return summary, rows, srs, {n: y0 for n, _, y0 in valid}
 
 
+def benchmark_scores(benchmarks: dict, scale: float, sampling: Sampling) -> dict[str, dict]:
+    """{folder name: its scores}: under their folder's name for dvc exp show and metrics diff."""
+    out = {}
+    for name, bench in benchmarks.items():
+        scores, _, _ = evaluate_images(bench, scale, *sampling.run_args)
+        out[name] = {k: scores[k] for k in (*BENCHMARK_KEYS, *LPIPS_KEYS) if k in scores}
+    return out
+
+
+def scores_at_scale(
+    p: Params, degradation: str, scale: float, prepared: Path, benchmarks: dict, sampling: Sampling
+) -> tuple[dict, list[dict], dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One degradation's metrics at another scale than the prepared one: the whole validation
+    images (their cached HR cropped and degraded again at `scale`) and the benchmarks; then the
+    per-image rows, {image: SR}, {image: y0} and {image: HR}."""
+    names = list(dict.fromkeys(read_index(prepared / "index.csv", "valid")["image"]))
+    seed, valid = p.evaluate.degradation_seed, []
+    for n in names:
+        hr = np.asarray(load_pair(prepared / "cache", "valid", n)[0])
+        valid.append((n, *degrade_named(hr, scale, degradation, p.real, n, seed)))
+    summary, rows, srs = evaluate_images(valid, scale, *sampling.run_args)
+    summary |= benchmark_scores(benchmarks, scale, sampling)
+    block = {k: v for k, v in summary.items() if k not in MODEL_KEYS}
+    return block, rows, srs, {n: y0 for n, _, y0 in valid}, {n: hr for n, hr, _ in valid}
+
+
 def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, np.ndarray]:
-    """(metrics.json's summary, {degradation: (per-image rows, {image: SR}, {image: y0})}, the
-    chain of the first image). Bicubic's metrics are at the top level, each other degradation's
-    under its name."""
+    """(metrics.json's summary, {folder under data/eval: (per-image rows, {image: SR}, {image: y0},
+    {image: HR} or None for the prepared HR)}, the chain of the first image). Bicubic's metrics
+    are at the top level, each other degradation's under its name, each other scale's inside its
+    degradation's block under x<scale>."""
     e = p.evaluate
     model, diffusion_cfg, checkpoint = load_model(
         model_path, p.model, p.diffusion, pick_device(e.device)
     )
     model = for_sampling(model)  # bf16 and CUDA graphs on a GPU
+    check_scales(model.cfg, checkpoint["scale"], e.scales, model_path)
     diffusion = ResShift.from_config(diffusion_cfg).respace(e.steps)
     scale = checkpoint["scale"]
-    benchmarks = benchmark_items(p, scale)
+    benchmarks = benchmark_items(p, [scale, *e.scales])
     lpips = load_lpips(e.lpips_dir) if e.lpips_dir else None
     if lpips is None:
         print("LPIPS not scored: evaluate.lpips_dir is empty (docs/experiments.md: LPIPS)")
@@ -142,20 +189,26 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, n
     sampling = Sampling(model, diffusion, e.seed, e.tile, e.overlap, kwargs, lpips)
     summary, results = {}, {}
     for d in e.degradations:
-        scores, *results[d] = scores_under(p, d, prepared, scale, benchmarks[d], sampling)
-        if d == "bicubic":
-            summary |= scores
-        else:
-            summary[d] = {k: v for k, v in scores.items() if k not in MODEL_KEYS}
+        scores, *found = scores_under(p, d, prepared, scale, benchmarks[d, scale], sampling)
+        results[d] = (*found, None)
+        block = summary if d == "bicubic" else summary.setdefault(d, {})
+        block |= (
+            scores if d == "bicubic" else {k: v for k, v in scores.items() if k not in MODEL_KEYS}
+        )
+        for s in e.scales:
+            key = scale_key(s)
+            block[key], *results[key if d == "bicubic" else f"{d}_{key}"] = scores_at_scale(
+                p, d, s, prepared, benchmarks[d, s], sampling
+            )
     first_y0 = next(iter(results["bicubic"][2].values()))
-    chain = chain_of(model, diffusion, first_y0, e.seed, e.sampler)
+    chain = chain_of(model, diffusion, first_y0, e.seed, e.sampler, scale)
     return summary, results, chain
 
 
 def main() -> None:
     summary, results, chain = evaluate(load_params(), PREPARED, MODEL)
     write_json(METRICS / "metrics.json", summary)
-    for d, (rows, srs, items) in results.items():
+    for d, (rows, srs, items, hrs) in results.items():
         table = pd.DataFrame(rows).to_csv(index=False, float_format="%.4f")
         if d == "bicubic":
             write_text(METRICS / "per_image.csv", table)
@@ -166,6 +219,8 @@ def main() -> None:
         for name, y0 in items.items():
             write_image(OUT / d / f"{Path(name).stem}.y0.png", y0)
             write_image(OUT / d / f"{Path(name).stem}.sr.png", srs[name])
+            if hrs is not None:  # cropped by the size rule at that scale
+                write_image(OUT / d / f"{Path(name).stem}.hr.png", hrs[name])
     with atomic_write(OUT / "chain.npz") as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, chain=chain, image=next(iter(results["bicubic"][1])))
     print(_rounded(summary))

@@ -1,7 +1,8 @@
 """plots: the pictures people look at, as PNG files under plots/ (DVC image plots).
 
 compare_<image>.png  bicubic | SR | HR | error maps, whole image and a zoomed crop
-compare_<d>_<image>.png  the same from the LR degraded by d (real: srcore.realworld)
+compare_<d>_<image>.png  the same from the LR degraded by d (real: srcore.realworld), or at
+                     another scale (d: x2.5, real_x2.5; evaluate.scales)
 chain.png            the reverse chain x_K ... x_0 on a crop
 training.png         training loss and validation PSNR (also rendered by DVC from dvclive/)
 gain.png             per-image PSNR-Y gain over bicubic
@@ -41,7 +42,11 @@ def main() -> None:
         rows_d = pd.read_csv(EVAL / d / "per_image.csv")
         for row in list(rows_d.itertuples())[: p.examples]:
             stem = Path(row.image).stem
-            hr = np.asarray(load_pair(PREPARED / "cache", "valid", row.image)[0])
+            own_hr = EVAL / d / f"{stem}.hr.png"  # another scale's crop of the HR
+            if own_hr.is_file():
+                hr = read_image(own_hr)
+            else:
+                hr = np.asarray(load_pair(PREPARED / "cache", "valid", row.image)[0])
             y0, sr = (read_image(EVAL / d / f"{stem}.{k}.png") for k in ("y0", "sr"))
             fig = figures.compare(f"{row.image} ({d} LR)", hr, y0, sr, row, p.zoom)
             figures.save(fig, OUT / f"compare_{d}_{stem}.png")

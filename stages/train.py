@@ -80,7 +80,8 @@ def main() -> int:
     index, cache = PREPARED / "index.csv", PREPARED / "cache"
     real = RealPatches(p.real, p.prepare.scale) if p.train.degradation == "real" else None
     train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
-    train_data = PatchBatches(cache, train_rows, "train", p.train.batch_size, p.train.seed, real)
+    batch, seed, scales = p.train.batch_size, p.train.seed, p.model.scales
+    train_data = PatchBatches(cache, train_rows, "train", batch, seed, real, scales=scales)
     valid_data = None
     if len(valid_rows):  # scored on the LR the model is trained for, as the evaluate stage does
         names = list(dict.fromkeys(valid_rows["image"]))

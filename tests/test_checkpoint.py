@@ -5,7 +5,9 @@ import torch
 
 from srcore.checkpoint import ModelFileError, load_model, save_checkpoint
 from srcore.config import DiffusionConfig, ModelConfig
+from srcore.errors import UserError
 from srcore.model import DualDomainUNet
+from srcore.sampling import load_sampler
 
 
 def test_round_trip_rebuilds_the_saved_network(tmp_path):
@@ -104,3 +106,30 @@ def test_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
         save_checkpoint(path, m, DiffusionConfig(), 4, step=2)
     monkeypatch.undo()
     assert load_model(path)[2]["step"] == 1 and [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_a_model_file_records_its_scales_and_refuses_others_in_one_line(tmp_path):
+    cfg = ModelConfig(width=8, time_dim=16, scales=(1.0, 4.0))
+    save_checkpoint(tmp_path / "any.pt", DualDomainUNet(cfg), DiffusionConfig(), 4)
+    m, _, ck = load_model(tmp_path / "any.pt")
+    assert m.cfg.scales == (1.0, 4.0) and ck["scale"] == 4
+    assert load_sampler(tmp_path / "any.pt", "cpu", 1, 0, 32, scale=2.5)[2] == 2.5
+    assert load_sampler(tmp_path / "any.pt", "cpu", 1, 0, 32)[2] == 4  # its own scale
+    with pytest.raises(UserError, match=r"^--scale 4.5: \S+any.pt takes 1 to 4$"):
+        load_sampler(tmp_path / "any.pt", "cpu", 1, 0, 32, scale=4.5)
+    save_checkpoint(
+        tmp_path / "x4.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4
+    )
+    with pytest.raises(UserError, match=r"x4.pt takes 4 only \(a model trained with model.scales"):
+        load_sampler(tmp_path / "x4.pt", "cpu", 1, 0, 32, scale=2)
+
+
+def test_a_file_from_before_model_scales_loads_as_a_single_scale_model(tmp_path):
+    save_checkpoint(
+        tmp_path / "old.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4
+    )
+    ck = torch.load(tmp_path / "old.pt", weights_only=True)
+    del ck["model_config"]["scales"], ck["model_config"]["scale_input"]
+    torch.save(ck, tmp_path / "old.pt")
+    m, _, _ = load_model(tmp_path / "old.pt", expect_model=ModelConfig(width=8, time_dim=16))
+    assert m.cfg.scales == ()

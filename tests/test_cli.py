@@ -129,7 +129,7 @@ def test_bicubic_without_scale_scores_at_x4(tmp_path):
 
 
 HELP_DEFAULTS = [
-    ("evaluate", ["(default: 4)", "(default: auto)", "(default: 32)"]),
+    ("evaluate", ["(default: 4 for --bicubic", "(default: auto)", "(default: 32)"]),
     ("upscale", ["(default: models/model.pt)", "(default: 1024)", "(default: auto)"]),
 ]
 
@@ -154,15 +154,16 @@ def test_help_names_the_command_and_explains_every_option_with_its_default(modul
 
 def test_evaluate_scale_choices_and_one_of_model_or_bicubic(tmp_path, capsys):
     hr = str(image_folder(tmp_path / "hr"))
-    for bad in (["--bicubic", "--scale", "5"], ["--bicubic", "--model", "m.pt"], []):
+    bicubic = ["--bicubic", "--scale"]
+    for bad in ([*bicubic, "0.5"], [*bicubic, "x2"], ["--bicubic", "--model", "m.pt"], []):
         with pytest.raises(SystemExit) as ex:
             evaluate.main([*bad, "--hr-dir", hr, "--out", str(tmp_path / "r.json")])
         assert ex.value.code == 2
-    assert (
-        evaluate.main(
-            ["--bicubic", "--scale", "2", "--hr-dir", hr, "--out", str(tmp_path / "r.json")]
+    assert "argument --scale: 0.5: allowed a number >= 1" in capsys.readouterr().err
+    for scale in ("2", "2.5"):
+        out = tmp_path / f"{scale}.json"
+        assert (
+            evaluate.main(["--bicubic", "--scale", scale, "--hr-dir", hr, "--out", str(out)]) == 0
         )
-        == 0
-    )
-    assert json.loads((tmp_path / "r.json").read_text())["scale"] == 2
+        assert json.loads(out.read_text())["scale"] == float(scale)
     assert upscale.parser().parse_args(["a.png", "-o", "out"]).device == "auto"

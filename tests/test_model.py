@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from srcore.config import ModelConfig
+from srcore.config import SCALE_INPUTS, ModelConfig
 from srcore.encodings import pad_reflect
 from srcore.model import DCTBranch, DualDomainUNet, DWTBranch
 
@@ -153,3 +153,36 @@ def test_the_block_dct_branch_processes_each_blocks_coefficients():
     out = branch.process(inplace).reshape(1, 4, 2, 8, 3, 8).permute(0, 1, 2, 4, 3, 5)
     ref = torch_dct.idct_2d(out, norm="ortho").permute(0, 1, 2, 4, 3, 5).reshape(1, 4, 16, 24)
     assert torch.allclose(branch(x), ref, atol=1e-10)
+
+
+@pytest.mark.parametrize("how", SCALE_INPUTS)
+def test_the_scale_reaches_a_multi_scale_network(how):
+    cfg = ModelConfig(width=8, time_dim=16, scales=(1.0, 4.0), scale_input=how)
+    torch.manual_seed(0)
+    m = DualDomainUNet(cfg).eval()
+    torch.nn.init.normal_(m.out.weight, std=0.1)  # zero-init would hide every input
+    y0 = torch.rand(2, 3, 64, 64) * 2 - 1
+    t = torch.tensor([3.0, 3.0])
+
+    def run(scale):
+        with torch.no_grad():
+            return m(y0 + 0.1, t, m.condition(y0, scale=scale))
+
+    by_scale = {s: run(s) for s in (1.0, 2.5, 2.51, 4.0)}
+    assert torch.equal(run(2.5), by_scale[2.5])
+    assert all(not torch.allclose(by_scale[a], by_scale[b]) for a, b in [(1, 2.5), (2.5, 2.51)])
+    mixed = run(torch.tensor([2.5, 4.0]))  # one scale per item
+    assert torch.allclose(mixed[0], by_scale[2.5][0], atol=1e-6)
+    assert torch.allclose(mixed[1], by_scale[4.0][1], atol=1e-6)
+    assert hasattr(m, "scale_embedding") == (how == "embedding")
+    with pytest.raises(ValueError, match="needs the scale"):
+        m.condition(y0)
+
+
+def test_a_single_scale_network_has_no_scale_input():
+    torch.manual_seed(0)
+    m, out = _run(ModelConfig(width=8, time_dim=16), 64, 64)
+    assert not any("scale" in k for k in m.state_dict())
+    y0 = torch.rand(1, 3, 64, 64)
+    assert torch.equal(m.condition(y0, scale=2.0), m.condition(y0, scale=3.0))
+    assert m.condition(y0).shape[1] == ModelConfig(width=8, time_dim=16).cond_channels * 16

@@ -57,6 +57,12 @@ def default_params() -> dict:
             "real.resize_chances = [0.5, 0.5, 0.5] is not allowed: must be 3 probabilities",
         ),
         ("real.sinc_prob", 1.5, "real.sinc_prob = 1.5 is not allowed: must be a number in [0, 1]"),
+        ("model.scales", [4], "model.scales = [4] is not allowed: must be [] or two numbers"),
+        ("model.scales", [2, 2], "model.scales = [2, 2] is not allowed: must be [] or two"),
+        ("model.scales", [0.5, 4], "model.scales = [0.5, 4] is not allowed"),
+        ("model.scale_input", "film", "model.scale_input = 'film' is not allowed: must be one of"),
+        ("evaluate.scales", [2, 2], "evaluate.scales = [2, 2] is not allowed: must be a list of"),
+        ("evaluate.scales", [9], "evaluate.scales = [9] is not allowed"),
         ("evaluate.degradations", ["real", "real"], "evaluate.degradations = ['real', 'real']"),
         ("evaluate.degradations", ["real"], "evaluate.degradations = ['real'] is not allowed"),
         (
@@ -74,12 +80,30 @@ def test_bad_parameters_name_key_value_and_what_is_allowed(key, value, words):
         parse(p)
 
 
-def test_real_training_needs_patches_that_the_scale_divides():
+def test_real_training_takes_patches_that_the_scale_does_not_divide():
     p = default_params()
     p["prepare"].update(scale=3, patch=128)
-    parse(p)  # validation patches are crops of whole images' y0, whatever the degradation
-    p["train"]["degradation"] = "real"  # training degrades each patch
-    with pytest.raises(ParamError, match="a multiple of prepare.scale = 3 when train.degradation"):
+    p["train"]["degradation"] = "real"  # each patch's LR has floor(128 / 3) pixels
+    parse(p)
+
+
+def test_scales_hold_the_prepared_scale_and_the_evaluated_ones():
+    p = default_params()
+    p["model"]["scales"] = [1, 3.5]
+    with pytest.raises(
+        ParamError,
+        match=re.escape("model.scales = [1.0, 3.5] is not allowed: must be [] or a range holding"),
+    ):
+        parse(p)
+    p["model"]["scales"] = [1, 4]
+    p["evaluate"]["scales"] = [2.5, 1.5, 4]
+    assert parse(p).evaluate.scales == (2.5, 1.5, 4)
+    p["evaluate"]["scales"] = [2.5, 4.5]
+    with pytest.raises(ParamError, match="evaluate.scales = .* must be 1 to 4$"):
+        parse(p)
+    p["model"]["scales"] = []
+    p["evaluate"]["scales"] = [2]
+    with pytest.raises(ParamError, match="must be 4 only \\(a model trained with model.scales"):
         parse(p)
 
 

@@ -132,6 +132,19 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     assert settings["prepare.patch"] == 128 and settings["train.degradation"] == "real"
     assert settings["real.jpeg_range"] == [30.0, 95.0]
 
+    # one model for a range of scales, scored at other scales too (under x<scale>)
+    scales = "-S prepare.patch=64 -S train.degradation=bicubic -S 'model.scales=[1,4]'"
+    out = run(f"dvc exp run -n anyscale {scales} -S 'evaluate.scales=[2.5,4]'", repo, env)
+    assert "model.scales: [] -> [1.0, 4.0]" in out and "training from scratch" in out, out
+    _, _, ck = load_model(repo / "models" / "model.pt")
+    assert ck["model_config"]["scales"] == (1.0, 4.0) and ck["scale"] == 4
+    m = json.loads((repo / "metrics" / "metrics.json").read_text())
+    assert m["x2.5"]["psnr_y_bicubic"] > m["psnr_y_bicubic"] + 1  # x2.5 is the easier task
+    assert m["x4"]["psnr_y"] == m["psnr_y"]  # x4 again: the same LR, noise and score
+    assert m["real"]["x2.5"]["n_images"] == 2 and "patch_psnr_y" not in m["x2.5"]
+    if set5.is_dir():
+        assert m["x2.5"]["Set5"]["n_images"] == 5 and "Set5" in m["real"]["x4"]
+
     rows = json.loads(run("dvc exp show --json", repo, env))  # name None: the workspace
     exps = {
         e["name"]: e
@@ -141,13 +154,15 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     metrics_of = {
         n: e["data"]["metrics"]["metrics/metrics.json"]["data"] for n, e in exps.items() if n
     }
-    assert set(metrics_of) == {"master", "no-freq", "real128"}, metrics_of
-    assert len({m["psnr_y"] for m in metrics_of.values()}) == 3  # on clean LR
-    assert len({m["real"]["psnr_y"] for m in metrics_of.values()}) == 3  # on real-degraded LR
-    assert "real.psnr_y" in run("dvc exp show --md", repo, env)
+    assert set(metrics_of) == {"master", "no-freq", "real128", "anyscale"}, metrics_of
+    assert len({m["psnr_y"] for m in metrics_of.values()}) == 4  # on clean LR
+    assert len({m["real"]["psnr_y"] for m in metrics_of.values()}) == 4  # on real-degraded LR
+    assert metrics_of["anyscale"]["x2.5"]["psnr_y"] > 0
+    table = run("dvc exp show --md", repo, env)
+    assert "real.psnr_y" in table and "x2.5.psnr_y" in table
     if set5.is_dir():  # the benchmark's figures per experiment, for dvc exp show / metrics diff
         set5_scores = {n: m["Set5"]["psnr_y"] for n, m in metrics_of.items()}
-        assert len(set(set5_scores.values())) == 3, set5_scores
+        assert len(set(set5_scores.values())) == 4, set5_scores
 
     # LPIPS beside PSNR in every block once its weights are on disk: only evaluate runs again
     write_weights(tmp_path / "lpips")

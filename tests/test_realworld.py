@@ -86,7 +86,7 @@ def test_a_resize_has_the_drawn_size(mode, monkeypatch):
     assert realworld.resize(FLAT, (37, 150), mode).shape == (3, 37, 150)
     sizes, factors = _recorded_resizes(monkeypatch), iter([0.5, 1.5])
     monkeypatch.setattr(realworld, "resize_factor", lambda rng, chances, span: next(factors))
-    realworld.real_lr(smooth_image(96, 128), 4, RealConfig(), generator(1))
+    realworld.real_lr(smooth_image(96, 128), (24, 32), RealConfig(), generator(1))
     # 0.5 of the HR size, then 1.5 of the LR size, then the LR size
     assert sizes == [(48, 64), (36, 48), (24, 32)]
 
@@ -101,7 +101,7 @@ def test_each_stage_resizes_by_its_own_chances_and_range(monkeypatch):
     )
     for key in range(6):
         sizes.clear()
-        realworld.real_lr(smooth_image(96, 128), 4, cfg, generator(key))
+        realworld.real_lr(smooth_image(96, 128), (24, 32), cfg, generator(key))
         (h1, w1), (h2, w2), last = sizes
         assert 48 <= h1 <= 96 and 64 <= w1 <= 128 and 24 <= h2 <= 28 and 32 <= w2 <= 38
         assert last == (24, 32)
@@ -156,9 +156,9 @@ def test_each_setting_reaches_the_pipeline(change, loss):
     wave = 128 + 80 * np.sin(2 * np.pi * x / 20) * np.cos(2 * np.pi * y / 24)
     hr = np.repeat(wave[..., None], 3, axis=2).astype(np.uint8)
     clean = degrade(hr, 4)[1]
-    gentle = [psnr(realworld.real_lr(hr, 4, GENTLE, generator(k)), clean) for k in range(4)]
+    gentle = [psnr(realworld.real_lr(hr, (32, 32), GENTLE, generator(k)), clean) for k in range(4)]
     cfg = dataclasses.replace(GENTLE, **change)
-    worse = [psnr(realworld.real_lr(hr, 4, cfg, generator(k)), clean) for k in range(4)]
+    worse = [psnr(realworld.real_lr(hr, (32, 32), cfg, generator(k)), clean) for k in range(4)]
     assert min(gentle) > 30 and np.mean(gentle) - np.mean(worse) > loss
 
 
@@ -219,14 +219,16 @@ def test_bicubic_batches_are_the_previous_codes_bytes(tmp_path):
     digest = hashlib.sha256()
     for k in range(3):
         for part in (0, 1):
-            for t in p.batch(k, part, 2):
+            *tensors, scale = p.batch(k, part, 2)
+            assert not scale.any()  # the prepared scale: not drawn
+            for t in tensors:
                 digest.update(t.numpy().tobytes())
     assert digest.hexdigest() == BICUBIC_BATCHES
 
 
 def test_bicubic_batches_are_crops_of_the_cached_y0(tmp_path):
     patches = _patches(tmp_path, None)
-    _, y0, origin = patches.batch(3)
+    _, y0, origin, _ = patches.batch(3)
     cached = np.load(tmp_path / "train" / "a.png.y0.npy")
     for y, (top, left) in zip(y0, origin.tolist()):
         crop = torch.from_numpy(cached[top : top + 32, left : left + 32]).permute(2, 0, 1)

@@ -49,7 +49,7 @@ class Oracle(torch.nn.Module):
         self.x0, self.y0 = x0, y0
         self.anchor = torch.nn.Parameter(torch.zeros(1))  # so next(parameters()) finds a device
 
-    def condition(self, y0, origin=None):
+    def condition(self, y0, origin=None, scale=None):
         return y0
 
     def forward(self, x_t, t, cond):

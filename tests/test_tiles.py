@@ -69,3 +69,15 @@ def test_float_input_gives_the_unrounded_result_of_the_uint8_path():
     exact = super_resolve_image(model, diffusion, y0, seed=1, tile=64, overlap=16)
     unrounded = super_resolve_image(model, diffusion, y0.astype(np.float32), 1, 64, 16)
     assert unrounded.dtype == np.float32 and np.array_equal(np.round(unrounded), exact)
+
+
+def test_tiles_of_a_multi_scale_model_give_the_whole_image_at_a_non_integer_scale():
+    model = tiny_model(stem=4, dct_block=4, scales=(1.0, 4.0))
+    diffusion = ResShift.from_config(DiffusionConfig()).respace(2)
+    y0 = smooth_image(300, 500)  # the bicubic base of a 120 x 200 LR at x2.5
+    whole = super_resolve_image(model, diffusion, y0, seed=5, scale=2.5).astype(np.float64)
+    tiled = super_resolve_image(model, diffusion, y0, seed=5, tile=128, overlap=32, scale=2.5)
+    diff = np.abs(whole - tiled)
+    assert diff.max() <= 1 and diff.mean() < 0.05, (diff.max(), diff.mean())
+    other = super_resolve_image(model, diffusion, y0, seed=5, tile=128, overlap=32, scale=3.5)
+    assert np.abs(other.astype(float) - tiled).mean() > 0.05  # the scale reaches every tile

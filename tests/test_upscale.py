@@ -190,3 +190,23 @@ def test_upscale_without_any_readable_input_or_model_is_one_error_line(
         ]
         assert len(lines) == 1 and word in lines[0], lines
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_a_multi_scale_model_upscales_by_any_scale_in_its_range(tmp_path, capsys):
+    path = tmp_path / "any.pt"
+    save_checkpoint(path, tiny_model(scales=(1.0, 4.0)), DiffusionConfig(), scale=4)
+    img = tmp_path / "a.png"
+    Image.fromarray(smooth_image(25, 41)).save(img)
+    sizes = {}
+    for scale in ("1", "2.5", "3.7", "4"):
+        out = tmp_path / scale
+        assert main([str(img), "-o", str(out), "--model", str(path), "--scale", scale]) == 0
+        sizes[scale] = np.asarray(Image.open(out / "a.png")).shape[:2]
+    # round(h s) x round(w s), halves up: 25 x 2.5 = 62.5 -> 63, 25 x 3.7 = 92.5 -> 93
+    assert sizes == {"1": (25, 41), "2.5": (63, 103), "3.7": (93, 152), "4": (100, 164)}
+    assert "upscaled x2.5" in capsys.readouterr().out
+    assert main([str(img), "-o", str(tmp_path / "no"), "--model", str(path), "--scale", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == f"error: --scale 5: {path} takes 1 to 4"
+    assert "Traceback" not in err
+    assert not (tmp_path / "no").exists()

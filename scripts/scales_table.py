@@ -1,0 +1,86 @@
+"""The any-scale study's table from `dvc exp show --json`: PSNR-Y per model and scale.
+
+    python scripts/scales_table.py EXP_SHOW.json NAME... > metrics/study_scales.md
+
+A model's own scale is scored at the top level of metrics.json, the others under x<scale>; a
+dedicated model has one column, a model.scales model all of them. Bicubic is the same for every
+model at a scale (the same LR), so it is one row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+BLOCKS = ("Set5", "Set14", None)  # None: the validation images (the top level of a block)
+
+
+def experiments(rows: list[dict]) -> dict[str, dict]:
+    """{experiment name: its metrics.json} from dvc exp show --json."""
+    out = {}
+    for r in rows:
+        for e in [r, *[x for ex in r.get("experiments") or [] for x in ex["revs"]]]:
+            metrics = (e.get("data") or {}).get("metrics", {}).get("metrics/metrics.json", {})
+            if e.get("name") and "data" in metrics:
+                out[e["name"]] = metrics["data"]
+    return out
+
+
+def by_scale(m: dict) -> dict[float, dict]:
+    """{scale: that scale's block} of one metrics.json."""
+    out = {float(m["scale"]): m}
+    for key, block in m.items():
+        if key.startswith("x") and isinstance(block, dict):
+            out[float(key[1:])] = block
+    return out
+
+
+def cell(block: dict | None, where: str | None, key: str = "psnr_y") -> str:
+    if block is None:
+        return "-"
+    b = block if where is None else block.get(where)
+    return "-" if b is None or key not in b else f"{b[key]:.2f}"
+
+
+def table(metrics: dict[str, dict], names: list[str]) -> list[str]:
+    scales = sorted({s for n in names for s in by_scale(metrics[n])})
+    lines = []
+    for where in BLOCKS:
+        title = where or "validation images (chelsea, coffee)"
+        head = f"| {title} | " + " | ".join(f"x{s:g}" for s in scales) + " |"
+        lines += [head, "|" + " --- |" * (len(scales) + 1)]
+        first = {s: by_scale(metrics[n]).get(s) for n in names for s in scales}
+        bicubic = [cell(first.get(s), where, "psnr_y_bicubic") for s in scales]
+        lines.append("| bicubic | " + " | ".join(bicubic) + " |")
+        for n in names:
+            blocks = by_scale(metrics[n])
+            lines.append(
+                f"| {n} | " + " | ".join(cell(blocks.get(s), where) for s in scales) + " |"
+            )
+        lines.append("")
+    return lines
+
+
+def main(path: str, names: list[str]) -> None:
+    metrics = experiments(json.loads(open(path).read()))
+    missing = [n for n in names if n not in metrics]
+    if missing:
+        sys.exit(f"error: {path} has no metrics for {', '.join(missing)}")
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    print("# The any-scale study: `scripts/study_scales.sh`, then `scripts/scales_table.py`\n")
+    print(f"Generated {when} on {platform.machine()}, {len(os.sched_getaffinity(0))}")
+    print(f"CPU cores (baseline {rev.stdout.strip()}). PSNR-Y in dB, clean bicubic LR, border")
+    print("ceil(scale), Y channel, 8-bit. x2, x3, x4: dedicated models (prepare.scale); any:")
+    print("model.scales [1, 4] told by an embedding; any-channel: by an input plane; any-2to4:")
+    print("model.scales [2, 4]. Every model: the default settings, 1,500 steps. '-': a scale that")
+    print("model does not take.\n")
+    print("\n".join(table(metrics, names)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])

@@ -1,0 +1,74 @@
+"""Multi-scale batches (model.scales): each patch's scale drawn from (seed, step, item)."""
+
+import numpy as np
+import pandas as pd
+import torch
+
+from srcore.cache import INDEX_COLUMNS, save_array
+from srcore.config import RealConfig
+from srcore.data import PatchBatches, TrainSteps
+from srcore.degrade import degrade, patch_y0
+from srcore.realworld import RealPatches
+from srcore.tensors import to_tensor
+from tests.helpers.images import smooth_image
+
+
+def _patches(tmp_path, scales=(1.0, 4.0), real=None, batch_size=8) -> PatchBatches:
+    img = smooth_image(96, 96)
+    save_array(tmp_path / "train" / "a.png.hr.npy", img)
+    save_array(tmp_path / "train" / "a.png.y0.npy", degrade(img, 4)[2])
+    rows = [("train", "a.png", t, left, 64) for t in (0, 32) for left in (0, 32)]
+    index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+    return PatchBatches(tmp_path, index, "train", batch_size, 5, real, scales=scales)
+
+
+def test_each_patch_is_made_at_its_drawn_scale(tmp_path):
+    patches = _patches(tmp_path)
+    seen = []
+    for k in range(4):
+        x0, y0, _, scale = patches.batch(k)
+        for hr, y, s in zip(x0, y0, scale.tolist()):
+            hr8 = ((hr + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+            lr_side = round(64 / s)  # the factor told is the one applied: 64 / LR side
+            assert abs(64 / lr_side - s) < 1e-6 and 16 <= lr_side <= 64
+            assert torch.equal(y, to_tensor(patch_y0(hr8, 64 / lr_side)[0]))
+            seen.append(s)
+    assert len(set(seen)) > 20 and min(seen) < 1.5 and max(seen) > 3  # spread over the range
+
+
+def test_scales_are_keyed_by_step_and_item_and_shared_exactly_between_ranks(tmp_path):
+    patches = _patches(tmp_path, scales=(2.0, 4.0))
+    whole = patches.batch(3)
+    halves = [patches.batch(3, part, 2) for part in (0, 1)]
+    for a, b in zip(whole, (torch.cat(t) for t in zip(*halves))):
+        assert torch.equal(a, b)
+    assert torch.equal(patches.batch(3)[3], whole[3])  # a pure function of (seed, k)
+    assert not torch.equal(patches.batch(4)[3], whole[3])
+    assert len(set(whole[3].tolist())) >= 4  # each item its own (LR sides 16..32: 17 factors)
+    assert all(2 <= s <= 4.0 + 1e-6 for s in whole[3].tolist())
+
+
+def test_real_patches_at_a_drawn_scale_keep_the_real_draws(tmp_path):
+    real = RealPatches(RealConfig(), 4)
+    patches = _patches(tmp_path, scales=(1.0, 4.0), real=real)
+    x0, y0, _, scale = patches.batch(2)
+    rows = patches.index.iloc[np.random.default_rng([5, 2]).integers(0, 4, 8)]
+    for j, (r, s) in enumerate(zip(rows.itertuples(), scale.tolist())):
+        hr = np.ascontiguousarray(
+            patches.images["a.png"][0][r.top : r.top + 64, r.left : r.left + 64]
+        )
+        expected = real.y0(hr, (5, 2, j), 64 / round(64 / s))
+        assert torch.equal(y0[j], to_tensor(expected))
+
+
+def test_scale_one_is_restoration_at_the_same_size(tmp_path):
+    hr = smooth_image(64, 64)
+    y0 = RealPatches(RealConfig(), 4).y0(hr, (1, 2, 3), scale=1.0)
+    assert y0.shape == hr.shape and not np.array_equal(y0, hr)  # degraded, not enlarged
+    assert np.array_equal(patch_y0(hr, 1.0)[0], hr)  # bicubic at x1 is the identity
+
+
+def test_train_steps_serve_the_scale_of_each_item(tmp_path):
+    steps = TrainSteps(_patches(tmp_path, batch_size=4), 15, 5)
+    x0, y0, origin, scale, t, noise = steps[2]
+    assert scale.shape == (4,) and torch.equal(scale, steps.patches.batch(2)[3])
