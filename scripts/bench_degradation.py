@@ -1,11 +1,12 @@
-"""What the real-world degradation costs in training speed, measured in one run (JSON).
+"""What making LR on the fly costs in training speed, measured in one run (JSON).
 
     python scripts/bench_degradation.py [--steps 150] [--rounds 2] [--out FILE.json]
 
-Trains the default configuration (params.yaml) on data/prepared for --steps steps with
-train.degradation bicubic and real, alternating for --rounds rounds so that drifts in the
-machine's speed fall on both, and reports steps/s of each and their ratio; also the time one
-loader worker spends on a batch of each kind.
+Trains the default configuration (params.yaml) on data/prepared for --steps steps with the cached
+bicubic y0, with train.degradation real, and with model.scales [1, 4] (bicubic y0 made per patch
+at its drawn scale, the scale embedding), alternating for --rounds rounds so that drifts in the
+machine's speed fall on all, and reports steps/s of each and their ratio to bicubic; also the
+time one loader worker spends on a batch of each kind.
 """
 
 import argparse
@@ -32,25 +33,32 @@ from srcore.train import train  # noqa: E402
 PREPARED = Path("data/prepared")
 
 
-def batches(p, degradation: str) -> PatchBatches:
+KINDS = {"bicubic": ("bicubic", ()), "real": ("real", ()), "any_scale": ("bicubic", (1.0, 4.0))}
+
+
+def batches(p, kind: str) -> PatchBatches:
+    degradation, scales = KINDS[kind]
     real = RealPatches(p.real, p.prepare.scale) if degradation == "real" else None
     index = read_index(PREPARED / "index.csv", "train")
-    return PatchBatches(PREPARED / "cache", index, "train", p.train.batch_size, p.train.seed, real)
+    args = (PREPARED / "cache", index, "train", p.train.batch_size, p.train.seed, real)
+    return PatchBatches(*args, scales=scales)
 
 
-def steps_per_second(p, degradation: str, steps: int) -> float:
+def steps_per_second(p, kind: str, steps: int) -> float:
+    degradation, scales = KINDS[kind]
     cfg = dataclasses.replace(
         p.train, steps=steps, degradation=degradation, device="cpu", eval_every=10**9
     )
+    model = dataclasses.replace(p.model, scales=scales)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        data, checkpoint = batches(p, degradation), Path(tmp) / "ck.pt"
-        train(cfg, p.model, p.diffusion, p.loss, p.prepare.scale, data, None, checkpoint)
+        data, checkpoint = batches(p, kind), Path(tmp) / "ck.pt"
+        train(cfg, model, p.diffusion, p.loss, p.prepare.scale, data, None, checkpoint)
         return steps / (time.perf_counter() - t0)
 
 
-def ms_per_batch(p, degradation: str, n: int = 20) -> float:
-    data = batches(p, degradation)
+def ms_per_batch(p, kind: str, n: int = 20) -> float:
+    data = batches(p, kind)
     data.batch(0)  # opens the memory maps
     torch.set_num_threads(1)  # as in a loader worker
     t0 = time.perf_counter()
@@ -67,7 +75,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     p = load_params()
-    speed = {"bicubic": [], "real": []}
+    speed = {kind: [] for kind in KINDS}
     for _ in range(args.rounds):
         for d in speed:
             speed[d].append(steps_per_second(p, d, args.steps))
@@ -76,7 +84,11 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, torch {torch.__version__}",
         "workers": p.train.workers,
         "steps_per_s": {d: max(v) for d, v in speed.items()},
-        "real_over_bicubic": max(speed["real"]) / max(speed["bicubic"]),
+        **{
+            f"{d}_over_bicubic": max(speed[d]) / max(speed["bicubic"])
+            for d in speed
+            if d != "bicubic"
+        },
         "ms_per_batch_one_worker": {d: ms_per_batch(p, d) for d in speed},
     }
     text = json.dumps(result, indent=2)

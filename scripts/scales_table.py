@@ -53,8 +53,9 @@ def table(metrics: dict[str, dict], names: list[str]) -> list[str]:
         title = where or "validation images (chelsea, coffee)"
         head = f"| {title} | " + " | ".join(f"x{s:g}" for s in scales) + " |"
         lines += [head, "|" + " --- |" * (len(scales) + 1)]
-        first = {s: by_scale(metrics[n]).get(s) for n in names for s in scales}
-        bicubic = [cell(first.get(s), where, "psnr_y_bicubic") for s in scales]
+        scored = [by_scale(metrics[n]) for n in names]
+        first = {s: next(b[s] for b in scored if s in b) for s in scales}  # bicubic: the same LR
+        bicubic = [cell(first[s], where, "psnr_y_bicubic") for s in scales]
         lines.append("| bicubic | " + " | ".join(bicubic) + " |")
         for n in names:
             blocks = by_scale(metrics[n])
@@ -73,12 +74,13 @@ def main(path: str, names: list[str]) -> None:
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     print("# The any-scale study: `scripts/study_scales.sh`, then `scripts/scales_table.py`\n")
-    print(f"Generated {when} on {platform.machine()}, {len(os.sched_getaffinity(0))}")
-    print(f"CPU cores (baseline {rev.stdout.strip()}). PSNR-Y in dB, clean bicubic LR, border")
-    print("ceil(scale), Y channel, 8-bit. x2, x3, x4: dedicated models (prepare.scale); any:")
-    print("model.scales [1, 4] told by an embedding; any-channel: by an input plane; any-2to4:")
-    print("model.scales [2, 4]. Every model: the default settings, 1,500 steps. '-': a scale that")
-    print("model does not take.\n")
+    cores, commit = len(os.sched_getaffinity(0)), rev.stdout.strip()
+    print(f"Generated {when} on a {cores}-core {platform.machine()} CPU (baseline {commit}).")
+    print("PSNR-Y in dB on clean bicubic LR: Y channel, border ceil(scale), 8-bit. x2, x3, x4:")
+    print("dedicated models (model.scales [], prepare.scale 2, 3, 4); any: model.scales [1, 4],")
+    print("told the scale by an embedding; any-channel: by an input plane (the default model);")
+    print("any-2to4: model.scales [2, 4], embedding; -seed7: train.seed 7 instead of 144. All")
+    print("else: the default settings (1,500 steps). '-': a scale that model does not take.\n")
     print("\n".join(table(metrics, names)))
 
 

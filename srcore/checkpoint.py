@@ -85,8 +85,8 @@ def load_model(
     """
     checkpoint = read_checkpoint(path)
     # files from before the stem setting ran the UNet at full resolution, and from before
-    # model.scales knew one scale
-    for key, old in (("stem", 1), ("scales", ()), ("scale_input", "embedding")):
+    # model.scales knew one scale (for which scale_input means nothing)
+    for key, old in (("stem", 1), ("scales", ()), ("scale_input", ModelConfig().scale_input)):
         checkpoint["model_config"].setdefault(key, old)
     problems = []
     if expect_model is not None:

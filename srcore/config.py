@@ -121,13 +121,13 @@ class ModelConfig(Group):
         (odd_or_zero, "0 or an odd integer >= 3"),
     )
     scales: tuple[float, ...] = param(
-        (),
+        (1.0, 4.0),
         "[low, high]: one model for every scale in this range, drawn per training patch "
         "(prepare.scale inside it); []: prepare.scale alone",
         (scale_range, f"[] or two numbers, 1 <= low < high <= {MAX_SCALE}"),
     )
     scale_input: str = param(
-        "embedding",
+        "channel",
         "how a multi-scale network is told the scale: embedding (added to the time embedding) "
         "or channel (a constant input plane)",
         one_of(*SCALE_INPUTS),
@@ -286,8 +286,8 @@ class EvaluateConfig(Group):
         "", "folder with LPIPS's AlexNet weights (srcore.lpips); '' skips LPIPS with one line"
     )
     scales: tuple[float, ...] = param(
-        (),
-        "other scales scored (a model.scales model), each under x<scale> in metrics.json",
+        (2.0, 3.0),
+        "other scales scored (within model.scales), each under x<scale> in metrics.json",
         (scale_list, f"a list of distinct numbers in 1..{MAX_SCALE}"),
     )
     degradations: tuple[str, ...] = param(

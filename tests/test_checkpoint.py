@@ -11,7 +11,7 @@ from srcore.sampling import load_sampler
 
 
 def test_round_trip_rebuilds_the_saved_network(tmp_path):
-    cfg = ModelConfig(width=8, time_dim=16, dwt=False)
+    cfg = ModelConfig(width=8, time_dim=16, dwt=False, scales=())
     m = DualDomainUNet(cfg)
     torch.nn.init.normal_(m.out.weight)
     save_checkpoint(tmp_path / "m.pt", m, DiffusionConfig(kappa=1.5), scale=4, step=7)
@@ -25,12 +25,15 @@ def test_round_trip_rebuilds_the_saved_network(tmp_path):
 
 def test_other_configuration_lists_the_mismatches(tmp_path):
     save_checkpoint(
-        tmp_path / "m.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4
+        tmp_path / "m.pt",
+        DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=())),
+        DiffusionConfig(),
+        4,
     )
     with pytest.raises(ModelFileError) as e:
         load_model(
             tmp_path / "m.pt",
-            ModelConfig(width=16, time_dim=16, dct=False),
+            ModelConfig(width=16, time_dim=16, dct=False, scales=()),
             DiffusionConfig(kappa=1.0),
         )
     msg = str(e.value)
@@ -59,7 +62,7 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
 
 
 def test_a_model_file_from_before_the_written_out_haar_still_loads(tmp_path):
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=()))
     save_checkpoint(tmp_path / "m.pt", m, DiffusionConfig(), 4)
     ck = torch.load(tmp_path / "m.pt", weights_only=True)
     ck["model"]["mid.dwt.dwt.h0_col"] = torch.ones(
@@ -73,7 +76,7 @@ def test_a_model_file_from_before_the_written_out_haar_still_loads(tmp_path):
 
 
 def test_a_file_from_before_the_stem_setting_loads_as_the_full_resolution_layout(tmp_path):
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, stem=1, dct_block=8))
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, stem=1, dct_block=8, scales=()))
     torch.nn.init.normal_(m.out.weight)
     save_checkpoint(tmp_path / "old.pt", m, DiffusionConfig(), 4)
     ck = torch.load(tmp_path / "old.pt", weights_only=True)
@@ -93,7 +96,7 @@ def test_a_file_from_before_the_stem_setting_loads_as_the_full_resolution_layout
 
 def test_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "ck.pt"
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=()))
     save_checkpoint(path, m, DiffusionConfig(), 4, step=1)
 
     def dies(obj, f, *a, **k):
@@ -118,7 +121,10 @@ def test_a_model_file_records_its_scales_and_refuses_others_in_one_line(tmp_path
     with pytest.raises(UserError, match=r"^--scale 4.5: \S+any.pt takes 1 to 4$"):
         load_sampler(tmp_path / "any.pt", "cpu", 1, 0, 32, scale=4.5)
     save_checkpoint(
-        tmp_path / "x4.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4
+        tmp_path / "x4.pt",
+        DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=())),
+        DiffusionConfig(),
+        4,
     )
     with pytest.raises(UserError, match=r"x4.pt takes 4 only \(a model trained with model.scales"):
         load_sampler(tmp_path / "x4.pt", "cpu", 1, 0, 32, scale=2)
@@ -126,10 +132,15 @@ def test_a_model_file_records_its_scales_and_refuses_others_in_one_line(tmp_path
 
 def test_a_file_from_before_model_scales_loads_as_a_single_scale_model(tmp_path):
     save_checkpoint(
-        tmp_path / "old.pt", DualDomainUNet(ModelConfig(width=8, time_dim=16)), DiffusionConfig(), 4
+        tmp_path / "old.pt",
+        DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=())),
+        DiffusionConfig(),
+        4,
     )
     ck = torch.load(tmp_path / "old.pt", weights_only=True)
     del ck["model_config"]["scales"], ck["model_config"]["scale_input"]
     torch.save(ck, tmp_path / "old.pt")
-    m, _, _ = load_model(tmp_path / "old.pt", expect_model=ModelConfig(width=8, time_dim=16))
+    m, _, _ = load_model(
+        tmp_path / "old.pt", expect_model=ModelConfig(width=8, time_dim=16, scales=())
+    )
     assert m.cfg.scales == ()

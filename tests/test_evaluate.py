@@ -145,3 +145,30 @@ def test_the_command_line_scores_real_degradations_and_lpips(tmp_path):
     again = tmp_path / "again.json"
     main(["--bicubic", "--hr-dir", set5, "--out", str(again), "--degradation", "real"])
     assert json.loads(again.read_text())["psnr_y"] == scores["real"]["psnr_y"]  # fixed draws
+
+
+def test_a_non_integer_scale_crops_a_border_of_its_ceiling():
+    hr = smooth_image(40, 50)
+    y0 = hr.copy()
+    y0[2], y0[:, -3] = 0, 255  # wrong only inside a 3-pixel border
+    summary, rows, _ = evaluate_images([("a.png", hr, y0)], 2.5)
+    assert rows[0]["psnr_y_bicubic"] == float("inf") and summary["scale"] == 2.5
+    _, rows, _ = evaluate_images([("a.png", hr, y0)], 2)
+    assert rows[0]["psnr_y_bicubic"] < 40
+
+
+def test_a_multi_scale_model_from_the_command_line(tmp_path):
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    Image.fromarray(smooth_image(61, 83)).save(hr / "a.png")
+    model = tmp_path / "any.pt"
+    save_checkpoint(model, tiny_model(scales=(1.0, 4.0)), DiffusionConfig(), scale=4)
+    scores = {}
+    for scale in ("2.5", "4"):
+        out = tmp_path / f"{scale}.json"
+        args = ["--model", str(model), "--scale", scale, "--hr-dir", str(hr), "--out", str(out)]
+        assert main([*args, "--steps", "1"]) == 0
+        scores[scale] = json.loads(out.read_text())
+    assert scores["2.5"]["scale"] == 2.5 and scores["4"]["scale"] == 4
+    assert scores["2.5"]["psnr_y_bicubic"] > scores["4"]["psnr_y_bicubic"]  # the easier task
+    assert main(["--model", str(model), "--scale", "5", "--hr-dir", str(hr), "--out", "x"]) == 2

@@ -1,3 +1,5 @@
+import dataclasses
+import hashlib
 import itertools
 
 import pytest
@@ -29,6 +31,7 @@ def test_every_branch_on_and_off(dct, dwt, freqs, amp):
         dwt=dwt,
         pos_freqs=3 if freqs else 0,
         amp_kernel=7 if amp else 0,
+        scales=(),
     )
     m, out = _run(cfg, 57, 83)
     assert out.shape == (2, 3, 57, 83) and torch.isfinite(out).all()
@@ -36,7 +39,7 @@ def test_every_branch_on_and_off(dct, dwt, freqs, amp):
 
 
 def test_sizes_that_are_not_multiples_are_refused_with_the_multiple():
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=()))
     y0 = torch.zeros(1, 3, 64, 96)
     with pytest.raises(ValueError, match="multiples of 64, got 64x96"):
         m(y0, torch.tensor([1]), m.condition(y0))
@@ -44,14 +47,14 @@ def test_sizes_that_are_not_multiples_are_refused_with_the_multiple():
 
 @pytest.mark.parametrize("depth,block", [(1, 8), (3, 8), (2, 0)])
 def test_depth_and_global_dct(depth, block):
-    cfg = ModelConfig(width=8, time_dim=16, depth=depth, dct_block=block)
+    cfg = ModelConfig(width=8, time_dim=16, depth=depth, dct_block=block, scales=())
     m, out = _run(cfg, 33, 21, B=1)
     assert out.shape == (1, 3, 33, 21) and torch.isfinite(out).all()
 
 
 def test_the_dct_branch_adds_parameters():
-    with_dct = DualDomainUNet(ModelConfig(width=16))
-    without = DualDomainUNet(ModelConfig(width=16, dct=False))
+    with_dct = DualDomainUNet(ModelConfig(width=16, scales=()))
+    without = DualDomainUNet(ModelConfig(width=16, dct=False, scales=()))
     assert without.num_params() < with_dct.num_params()
 
 
@@ -59,7 +62,7 @@ def test_the_dct_branch_adds_parameters():
 def test_network_is_local_so_aligned_tiles_match_the_whole_image(stem, block):
     # stem + block DCT + Haar + pooling on an aligned grid: far from a crop's edge the output is
     # the whole image's.
-    cfg = ModelConfig(width=8, time_dim=16, stem=stem, dct_block=block)
+    cfg = ModelConfig(width=8, time_dim=16, stem=stem, dct_block=block, scales=())
     m_ = cfg.size_multiple  # 32, 64, 64
     torch.manual_seed(0)
     m = DualDomainUNet(cfg).eval()
@@ -84,8 +87,10 @@ def test_network_is_local_so_aligned_tiles_match_the_whole_image(stem, block):
 def test_the_stem_runs_the_unet_at_a_fraction_of_the_resolution(stem):
     from torch.utils.flop_counter import FlopCounterMode
 
-    base = ModelConfig(width=16, time_dim=16, stem=1, dct_block=8)  # the notebook's layout
-    cfg = ModelConfig(width=16, time_dim=16, stem=stem, dct_block=8)
+    base = ModelConfig(
+        width=16, time_dim=16, stem=1, dct_block=8, scales=()
+    )  # the notebook's layout
+    cfg = ModelConfig(width=16, time_dim=16, stem=stem, dct_block=8, scales=())
     m, out = _run(cfg, 57, 83)
     assert out.shape == (2, 3, 57, 83) and torch.isfinite(out).all()
     assert (
@@ -113,7 +118,7 @@ def test_the_stem_runs_the_unet_at_a_fraction_of_the_resolution(stem):
 def test_a_training_step_runs_under_bf16_autocast():
     # the CUDA path (bf16 autocast) exercised on the CPU: every branch must take mixed dtypes both
     # ways
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=()))
     x0 = torch.rand(2, 3, 64, 64) * 2 - 1
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = m(x0 * 0.9, torch.tensor([3, 9]), m.condition(x0 * 0.9))
@@ -181,8 +186,25 @@ def test_the_scale_reaches_a_multi_scale_network(how):
 
 def test_a_single_scale_network_has_no_scale_input():
     torch.manual_seed(0)
-    m, out = _run(ModelConfig(width=8, time_dim=16), 64, 64)
+    m, out = _run(ModelConfig(width=8, time_dim=16, scales=()), 64, 64)
     assert not any("scale" in k for k in m.state_dict())
     y0 = torch.rand(1, 3, 64, 64)
     assert torch.equal(m.condition(y0, scale=2.0), m.condition(y0, scale=3.0))
-    assert m.condition(y0).shape[1] == ModelConfig(width=8, time_dim=16).cond_channels * 16
+    assert (
+        m.condition(y0).shape[1] == ModelConfig(width=8, time_dim=16, scales=()).cond_channels * 16
+    )
+
+
+# sha256 of the default network's initial weights under seed 144 with model.scales [], made by
+# the code before model.scales existed (torch 2.13): a single-scale model is that model, bit for bit
+SINGLE_SCALE_INIT = "a13b60fdad7d26bde5e2b1abb7e4a94dd34a150f573471bf5eef1ce34b10bd01"
+
+
+def test_a_single_scale_model_starts_from_the_previous_codes_weights():
+    torch.manual_seed(144)
+    m = DualDomainUNet(dataclasses.replace(ModelConfig(), scales=()))
+    torch.nn.init.normal_(m.out.weight, std=0.1)
+    digest = hashlib.sha256()
+    for k, v in m.state_dict().items():
+        digest.update(k.encode() + v.numpy().tobytes())
+    assert digest.hexdigest() == SINGLE_SCALE_INIT

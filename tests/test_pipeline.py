@@ -66,10 +66,16 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
         ] == pytest.approx(28.43, abs=0.02)
         assert real["Set5"]["n_images"] == 5
         assert real["Set5"]["psnr_y_bicubic"] < metrics["Set5"]["psnr_y_bicubic"] - 1
+    # the default model takes x1..x4: x4 at the top level, evaluate.scales under x<scale>
+    assert metrics["scale"] == 4 and {"x2", "x3"} <= set(metrics) and "x3" in real
+    assert metrics["x2"]["psnr_y_bicubic"] > metrics["psnr_y_bicubic"] + 1  # the easier task
+    assert "patch_psnr_y" not in metrics["x2"]  # the fixed patches are the prepared scale's
+    if set5.is_dir():
+        assert metrics["x2"]["Set5"]["psnr_y_bicubic"] == pytest.approx(33.67, abs=0.02)
     pngs = sorted(p.name for p in (repo / "plots").glob("*.png"))
-    assert {"chain.png", "gain.png", "training.png"} <= set(pngs) and any(
-        n.startswith("compare_real_") for n in pngs
-    )
+    assert {"chain.png", "gain.png", "training.png"} <= set(pngs)
+    assert any(n.startswith("compare_real_") for n in pngs)
+    assert any(n.startswith("compare_x2_") for n in pngs)
     model, dcfg, ck = load_model(repo / "models" / "model.pt")
     assert (
         model.cfg.width == 8
@@ -106,6 +112,13 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     run("git add -A && git commit -qm baseline", repo, env)
     baseline = weights(repo)
 
+    # other scales of the same model: only evaluate runs, x4 again equals the top level
+    out = run("dvc exp run -n scales -S 'evaluate.scales=[2.5,4]'", repo, env)
+    assert "Running stage 'train'" not in out, out
+    m = json.loads((repo / "metrics" / "metrics.json").read_text())
+    assert "x2" not in m and m["x2.5"]["psnr_y"] > 0 and m["real"]["x2.5"]["n_images"] == 2
+    assert m["x4"]["psnr_y"] == m["psnr_y"]  # the same LR, noise and score
+
     # each experiment trains all its steps from scratch and reports its own model
     out = run("dvc exp run -n no-freq -S loss.freq_weight=0", repo, env)
     assert (
@@ -132,18 +145,14 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     assert settings["prepare.patch"] == 128 and settings["train.degradation"] == "real"
     assert settings["real.jpeg_range"] == [30.0, 95.0]
 
-    # one model for a range of scales, scored at other scales too (under x<scale>)
-    scales = "-S prepare.patch=64 -S train.degradation=bicubic -S 'model.scales=[1,4]'"
-    out = run(f"dvc exp run -n anyscale {scales} -S 'evaluate.scales=[2.5,4]'", repo, env)
-    assert "model.scales: [] -> [1.0, 4.0]" in out and "training from scratch" in out, out
+    # a dedicated x4 model: the single-scale setting
+    single = "-S prepare.patch=64 -S train.degradation=bicubic -S 'model.scales=[]'"
+    out = run(f"dvc exp run -n x4only {single} -S 'evaluate.scales=[]'", repo, env)
+    assert "model.scales: [1.0, 4.0] -> []" in out and "training from scratch" in out, out
     _, _, ck = load_model(repo / "models" / "model.pt")
-    assert ck["model_config"]["scales"] == (1.0, 4.0) and ck["scale"] == 4
+    assert ck["model_config"]["scales"] == () and ck["scale"] == 4
     m = json.loads((repo / "metrics" / "metrics.json").read_text())
-    assert m["x2.5"]["psnr_y_bicubic"] > m["psnr_y_bicubic"] + 1  # x2.5 is the easier task
-    assert m["x4"]["psnr_y"] == m["psnr_y"]  # x4 again: the same LR, noise and score
-    assert m["real"]["x2.5"]["n_images"] == 2 and "patch_psnr_y" not in m["x2.5"]
-    if set5.is_dir():
-        assert m["x2.5"]["Set5"]["n_images"] == 5 and "Set5" in m["real"]["x4"]
+    assert not any(k.startswith("x") for k in m)
 
     rows = json.loads(run("dvc exp show --json", repo, env))  # name None: the workspace
     exps = {
@@ -154,14 +163,16 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     metrics_of = {
         n: e["data"]["metrics"]["metrics/metrics.json"]["data"] for n, e in exps.items() if n
     }
-    assert set(metrics_of) == {"master", "no-freq", "real128", "anyscale"}, metrics_of
-    assert len({m["psnr_y"] for m in metrics_of.values()}) == 4  # on clean LR
-    assert len({m["real"]["psnr_y"] for m in metrics_of.values()}) == 4  # on real-degraded LR
-    assert metrics_of["anyscale"]["x2.5"]["psnr_y"] > 0
+    assert set(metrics_of) == {"master", "scales", "no-freq", "real128", "x4only"}, metrics_of
+    assert metrics_of["scales"]["psnr_y"] == metrics_of["master"]["psnr_y"]  # the same model
+    trained = {n: m for n, m in metrics_of.items() if n != "scales"}
+    assert len({m["psnr_y"] for m in trained.values()}) == 4  # on clean LR
+    assert len({m["real"]["psnr_y"] for m in trained.values()}) == 4  # on real-degraded LR
+    assert metrics_of["scales"]["x2.5"]["psnr_y"] > 0
     table = run("dvc exp show --md", repo, env)
-    assert "real.psnr_y" in table and "x2.5.psnr_y" in table
+    assert "real.psnr_y" in table and "x2.5.psnr_y" in table and "x2.psnr_y" in table
     if set5.is_dir():  # the benchmark's figures per experiment, for dvc exp show / metrics diff
-        set5_scores = {n: m["Set5"]["psnr_y"] for n, m in metrics_of.items()}
+        set5_scores = {n: m["Set5"]["psnr_y"] for n, m in trained.items()}
         assert len(set(set5_scores.values())) == 4, set5_scores
 
     # LPIPS beside PSNR in every block once its weights are on disk: only evaluate runs again

@@ -9,7 +9,7 @@ from srcore.sampler import super_resolve
 
 def _model():
     torch.manual_seed(0)
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16))
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=()))
     torch.nn.init.normal_(m.out.weight, std=0.05)
     return m
 
@@ -44,7 +44,7 @@ class Oracle(torch.nn.Module):
     def __init__(self, x0: torch.Tensor, y0: torch.Tensor):
         super().__init__()
         self.cfg = ModelConfig(
-            pos_freqs=0, amp_kernel=0, stem=2
+            pos_freqs=0, amp_kernel=0, stem=2, scales=()
         )  # cond = y0 only; size multiple 32
         self.x0, self.y0 = x0, y0
         self.anchor = torch.nn.Parameter(torch.zeros(1))  # so next(parameters()) finds a device

@@ -15,7 +15,7 @@ from tests.helpers.images import deep_rgb, png_header_only
 
 def tiny_model(seed=0, **cfg):
     torch.manual_seed(seed)
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, **cfg)).eval()
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, **{"scales": (), **cfg})).eval()
     torch.nn.init.normal_(m.out.weight, std=0.05)  # a non-trivial residual, as after training
     return m
 

@@ -75,7 +75,7 @@ if __name__ == "__main__":
     )
     model = train(
         cfg,
-        ModelConfig(width=8, time_dim=16, stem=1, dct_block=8),
+        ModelConfig(width=8, time_dim=16, stem=1, dct_block=8, scales=()),
         DiffusionConfig(),
         LossConfig(),
         4,

@@ -18,7 +18,7 @@ def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:
 def tiny_model(seed: int = 0, **cfg) -> DualDomainUNet:
     """A width-8 network whose output layer is not zero, so its residual is not trivial."""
     torch.manual_seed(seed)
-    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, **cfg)).eval()
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, **{"scales": (), **cfg})).eval()
     torch.nn.init.normal_(m.out.weight, std=0.05)
     return m
 
