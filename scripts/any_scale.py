@@ -5,8 +5,9 @@ the same multi-scale model (model.scales), beside bicubic of that LR.
         [--scales 2 2.5 3 3.5 4] [--out docs/figures/any_scale.png]
 
 Each column is one scale: the size rule's HR crop shrunk to its LR (srcore.degrade), then bicubic
-(top) and the model (bottom, one sampling step, seed 0) on the busiest crop of the original, with
-PSNR-Y against it (border ceil(scale)). srcore.figures.save stamps the date and machine.
+(top) and the model (bottom, one sampling step, seed 0) on the busiest crop of the original (last
+column), each with the whole image's PSNR-Y against the original (border ceil(scale)).
+srcore.figures.save stamps the date and machine.
 """
 
 import argparse
@@ -37,7 +38,7 @@ def main() -> None:
     top, left = figures.busiest_window(photo, args.zoom)
     window = (slice(top, top + args.zoom), slice(left, left + args.zoom))
     n = len(args.scales)
-    fig, ax = figures.plt.subplots(2, n, figsize=(3.2 * n, 6.8))
+    fig, ax = figures.plt.subplots(2, n + 1, figsize=(3.2 * (n + 1), 6.8))
     scores = {}
     for i, s in enumerate(args.scales):
         model, chain, scale = load_sampler(args.model, device, 1, 0, 32, scale=s)
@@ -48,6 +49,9 @@ def main() -> None:
             scores[f"x{scale:g} {what}"] = round(psnr, 2)
             ax[row, i].imshow(img[window], interpolation="nearest")
             ax[row, i].set_title(f"x{scale:g} {what}: {psnr:.2f} dB")
+    ax[0, n].imshow(photo[window], interpolation="nearest")
+    ax[0, n].set_title("original")
+    ax[1, n].axis("off")
     for a in ax.flat:
         a.set_xticks([]), a.set_yticks([])
     figures.save(fig, args.out)

@@ -9,7 +9,9 @@
 # the real models go through `dvc exp run --queue` and `dvc queue start`, one worker (on a 2-core
 # CPU two trainings at once are slower than one after the other). Every row scores both
 # degradations (evaluate.degradations: bicubic at the top level, real under `real.`). Needs the
-# environment (make install, source .venv/bin/activate) and a reproduced workspace.
+# environment (make install, source .venv/bin/activate) and a reproduced workspace. Its table was
+# made when the default model was x4 alone: to repeat it, first set model.scales and
+# evaluate.scales to [] in params.yaml, dvc repro and commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
