@@ -90,10 +90,12 @@ def load_model(
         checkpoint["model_config"].setdefault(key, old)
     problems = []
     if expect_model is not None:
-        problems += [
-            f"model.{m}"
-            for m in config_mismatches(checkpoint["model_config"], expect_model.to_dict())
-        ]
+        saved, expected = checkpoint["model_config"], expect_model.to_dict()
+        if not saved["scales"] and not expected["scales"]:  # scale_input: only with a range
+            saved, expected = (
+                {k: v for k, v in d.items() if k != "scale_input"} for d in (saved, expected)
+            )
+        problems += [f"model.{m}" for m in config_mismatches(saved, expected)]
     if expect_diffusion is not None:
         problems += [
             f"diffusion.{m}"

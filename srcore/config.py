@@ -380,14 +380,16 @@ def yaml_key(group: str, f) -> str:
 
 def weight_settings(p: Params) -> dict[str, Any]:
     """{params.yaml key: value} of every setting that changes the trained weights (what a resumed
-    checkpoint must match): the real group only when training on real LR. Fetch settings are
-    covered by the data fingerprint instead."""
+    checkpoint must match): the real group only when training on real LR, model.scale_input only
+    for a multi-scale model. Fetch settings are covered by the data fingerprint instead."""
     out = {}
     groups = ["prepare", "model", "diffusion", "loss", "train"]
     for group in groups + (["real"] if p.train.degradation == "real" else []):
         g = getattr(p, group)
         for f in fields(g):
-            if f.metadata.get("weights", True):
+            if f.metadata.get("weights", True) and f"{group}.{f.name}" != "model.scale_input":
                 v = getattr(g, f.name)
                 out[yaml_key(group, f)] = list(v) if isinstance(v, tuple) else v
+    if p.model.scales:
+        out["model.scale_input"] = p.model.scale_input
     return out

@@ -50,7 +50,10 @@ class SamplingNetwork(nn.Module):
         self._seen: set[tuple] = set()
 
     def condition(
-        self, y0: torch.Tensor, origin: torch.Tensor | None = None, scale=None
+        self,
+        y0: torch.Tensor,
+        origin: torch.Tensor | None = None,
+        scale: float | torch.Tensor | None = None,
     ) -> torch.Tensor:
         return self.net.condition(y0, origin, scale)
 

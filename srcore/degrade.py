@@ -24,8 +24,9 @@ def lr_side(side: int, scale: float) -> int:
 
 
 def hr_side(side: int, scale: float) -> int:
-    """Output pixels of an LR side at `scale`: round(side x scale), halves up."""
-    return math.floor(side * scale + 0.5)
+    """Output pixels of an LR side at `scale`: round(side x scale), halves up (25 x 2.3 = 57.5 is
+    57.49999... in floating point: the epsilon keeps it a half)."""
+    return math.floor(side * scale + 0.5 + 1e-9)
 
 
 def mod_crop(hr: np.ndarray, scale: float) -> np.ndarray:

@@ -81,6 +81,9 @@ def scales(v: list | tuple) -> bool:
     return len(v) > 0 and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in v)
 
 
+MAX_SCALE = 8  # a 128-pixel patch keeps an LR of 16 pixels
+
+
 def scale_range(v: list | tuple) -> bool:
     """[] (one scale) or [low, high] with 1 <= low < high <= MAX_SCALE."""
     return len(v) == 0 or (numbers(v, 2) and 1 <= v[0] < v[1] <= MAX_SCALE)
@@ -89,9 +92,6 @@ def scale_range(v: list | tuple) -> bool:
 def scale_list(v: list | tuple) -> bool:
     """Distinct numbers in 1..MAX_SCALE."""
     return numbers(v, len(v)) and all(1 <= x <= MAX_SCALE for x in v) and len(set(v)) == len(v)
-
-
-MAX_SCALE = 8  # a 128-pixel patch keeps an LR of 16 pixels
 
 
 class Group:

@@ -14,6 +14,7 @@ from .config import DEVICES, SAMPLERS, SEED, EvaluateConfig, ModelConfig, tile_f
 from .cudagraph import for_sampling
 from .diffusion import ResShift
 from .errors import UserError
+from .rules import MAX_SCALE
 
 STEPS = (
     EvaluateConfig().steps
@@ -57,13 +58,13 @@ def seed_value(text: str) -> int:
 
 
 def scale_value(text: str) -> float:
-    """The argparse type of --scale: a number >= 1."""
+    """The argparse type of --scale: a number in 1..MAX_SCALE."""
     try:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value >= 1:
-        raise argparse.ArgumentTypeError(f"{text}: allowed a number >= 1")
+    if not 1 <= value <= MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"{text}: allowed a number in 1..{MAX_SCALE}")
     return int(value) if value.is_integer() else value
 
 

@@ -18,17 +18,17 @@ import pandas as pd
 import torch
 
 from srcore.atomic import atomic_write, write_json, write_text
-from srcore.cache import load_pair, read_index
+from srcore.cache import read_index
 from srcore.checkpoint import load_model
 from srcore.cli import run
-from srcore.config import DEGRADATIONS, Params
+from srcore.config import DEGRADATIONS, ModelConfig, Params
 from srcore.cudagraph import for_sampling
 from srcore.data import PatchBatches, whole_image_y0
 from srcore.device import pick_device
 from srcore.diffusion import ResShift
 from srcore.errors import UserError
 from srcore.evaluate import KEYS, evaluate_images, folder_items
-from srcore.images import write_image
+from srcore.images import read_image, write_image
 from srcore.lpips import LPIPS, load_lpips
 from srcore.params import load_params
 from srcore.realworld import degrade_named
@@ -37,6 +37,7 @@ from srcore.tensors import to_tensor, to_uint8
 from srcore.validate import validate
 
 PREPARED = Path("data/prepared")
+RAW = Path("data/raw/valid")  # the validation images as fetched: cropped again at each scale
 MODEL = Path("models/model.pt")
 OUT = Path("data/eval")
 METRICS = Path("metrics")
@@ -68,7 +69,7 @@ def chain_of(
     return np.stack([to_uint8(x[0]) for x in chain])
 
 
-def check_scales(cfg, own: int, scales: tuple[float, ...], path: Path) -> None:
+def check_scales(cfg: ModelConfig, own: int, scales: tuple[float, ...], path: Path) -> None:
     """Every evaluate.scales one the model file takes (params.yaml's own check covers the usual
     case: this one covers a model file trained at another prepare.scale)."""
     if bad := [s for s in scales if not cfg.takes(s, own)]:
@@ -155,12 +156,12 @@ def scores_at_scale(
     p: Params, degradation: str, scale: float, prepared: Path, benchmarks: dict, sampling: Sampling
 ) -> tuple[dict, list[dict], dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """One degradation's metrics at another scale than the prepared one: the whole validation
-    images (their cached HR cropped and degraded again at `scale`) and the benchmarks; then the
-    per-image rows, {image: SR}, {image: y0} and {image: HR}."""
+    images (as fetched, cropped by the size rule at `scale`, as a model of that scale alone sees
+    them) and the benchmarks; then the per-image rows, {image: SR}, {image: y0} and {image: HR}."""
     names = list(dict.fromkeys(read_index(prepared / "index.csv", "valid")["image"]))
     seed, valid = p.evaluate.degradation_seed, []
     for n in names:
-        hr = np.asarray(load_pair(prepared / "cache", "valid", n)[0])
+        hr = read_image(RAW / n)
         valid.append((n, *degrade_named(hr, scale, degradation, p.real, n, seed)))
     summary, rows, srs = evaluate_images(valid, scale, *sampling.run_args)
     summary |= benchmark_scores(benchmarks, scale, sampling)

@@ -1,10 +1,11 @@
+import dataclasses
 import pickle
 
 import pytest
 import torch
 
 from srcore.checkpoint import ModelFileError, load_model, save_checkpoint
-from srcore.config import DiffusionConfig, ModelConfig
+from srcore.config import DiffusionConfig, ModelConfig, Params, weight_settings
 from srcore.errors import UserError
 from srcore.model import DualDomainUNet
 from srcore.sampling import load_sampler
@@ -144,3 +145,19 @@ def test_a_file_from_before_model_scales_loads_as_a_single_scale_model(tmp_path)
         tmp_path / "old.pt", expect_model=ModelConfig(width=8, time_dim=16, scales=())
     )
     assert m.cfg.scales == ()
+
+
+def test_scale_input_is_no_difference_for_a_single_scale_model(tmp_path):
+    cfg = ModelConfig(width=8, time_dim=16, scales=(), scale_input="embedding")
+    save_checkpoint(tmp_path / "x4.pt", DualDomainUNet(cfg), DiffusionConfig(), 4)
+    load_model(tmp_path / "x4.pt", expect_model=dataclasses.replace(cfg, scale_input="channel"))
+    single = Params(model=cfg)
+    assert "model.scale_input" not in weight_settings(single)  # the same run either way
+    multi = Params(model=dataclasses.replace(cfg, scales=(1.0, 4.0)))
+    assert weight_settings(multi)["model.scale_input"] == "embedding"
+    save_checkpoint(tmp_path / "any.pt", DualDomainUNet(multi.model), DiffusionConfig(), 4)
+    with pytest.raises(ModelFileError, match="model.scale_input: file has 'embedding'"):
+        load_model(
+            tmp_path / "any.pt",
+            expect_model=dataclasses.replace(multi.model, scale_input="channel"),
+        )

@@ -33,6 +33,7 @@ def test_mod_crop(scale):
         (1.5, (10, 11), (6, 7), (9, 11)),  # 7 x 1.5 = 10.5 -> 11 (<= 11: inside the image)
         (1.0, (10, 11), (10, 11), (10, 11)),
         (3.3, (33, 100), (10, 30), (33, 99)),  # 33 / 3.3 is 10 up to float rounding
+        (2.3, (58, 60), (25, 26), (58, 60)),  # 25 x 2.3 = 57.5 (57.4999... in float) -> 58
     ],
 )
 def test_the_size_rule_and_y0_at_non_integer_scales(scale, hr_size, lr_size, crop):
