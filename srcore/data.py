@@ -16,7 +16,7 @@ import torch
 
 from .cache import load_pair
 from .config import RealConfig
-from .degrade import lr_side, patch_y0
+from .degrade import applied_scale, patch_y0
 from .errors import UserError
 from .realworld import RealPatches, degrade_named
 from .tensors import to_tensor
@@ -90,12 +90,11 @@ class PatchBatches:
         for r, key, s in zip(rows.itertuples(), keys, scales or [None] * len(rows)):
             h, y = self.images[r.image]
             hr.append(np.ascontiguousarray(h[r.top : r.top + r.size, r.left : r.left + r.size]))
-            side = hr[-1].shape[0]
-            applied.append(0.0 if s is None else side / lr_side(side, s))
+            applied.append(0.0 if s is None else applied_scale(hr[-1].shape[0], s))
             if self.real is not None:
                 y0.append(self.real.y0(hr[-1], key, s))
             elif s is not None:
-                y0.append(patch_y0(hr[-1], s)[0])
+                y0.append(patch_y0(hr[-1], s))
             else:
                 y0.append(y[r.top : r.top + r.size, r.left : r.left + r.size])
         origin = torch.tensor(rows[["top", "left"]].to_numpy(dtype=np.int64))

@@ -69,11 +69,17 @@ def upsample(lr: np.ndarray, scale: float) -> np.ndarray:
     return bicubic_resize(lr, (hr_side(w, scale), hr_side(h, scale)))
 
 
-def patch_y0(hr: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
-    """A training patch's y0 at any scale: uint8 P x P x 3 HR -> (its bicubic LR of floor(P / s)
-    pixels enlarged back to exactly P x P, the factor really applied: P / floor(P / s))."""
+def patch_y0(hr: np.ndarray, scale: float) -> np.ndarray:
+    """A training patch's y0 at any scale: uint8 P x P x 3 HR -> its bicubic LR of floor(P / s)
+    pixels enlarged back to exactly P x P (the factor really applied: applied_scale)."""
     side = hr.shape[0]
     lr = bicubic_resize(
         np.ascontiguousarray(hr), (lr_side(hr.shape[1], scale), lr_side(side, scale))
     )
-    return bicubic_resize(lr, (hr.shape[1], side)), side / lr.shape[0]
+    return bicubic_resize(lr, (hr.shape[1], side))
+
+
+def applied_scale(side: int, scale: float) -> float:
+    """The factor a patch of `side` pixels is really enlarged by at `scale`: side / floor(side / s)
+    (128 / 51 = 2.51 for 2.5), what a multi-scale network is told in training."""
+    return side / lr_side(side, scale)

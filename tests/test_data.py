@@ -31,7 +31,7 @@ def test_each_patch_is_made_at_its_drawn_scale(tmp_path):
             hr8 = ((hr + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
             lr_side = round(64 / s)  # the factor told is the one applied: 64 / LR side
             assert abs(64 / lr_side - s) < 1e-6 and 16 <= lr_side <= 64
-            assert torch.equal(y, to_tensor(patch_y0(hr8, 64 / lr_side)[0]))
+            assert torch.equal(y, to_tensor(patch_y0(hr8, 64 / lr_side)))
             seen.append(s)
     assert len(set(seen)) > 20 and min(seen) < 1.5 and max(seen) > 3  # spread over the range
 
@@ -65,7 +65,7 @@ def test_scale_one_is_restoration_at_the_same_size(tmp_path):
     hr = smooth_image(64, 64)
     y0 = RealPatches(RealConfig(), 4).y0(hr, (1, 2, 3), scale=1.0)
     assert y0.shape == hr.shape and not np.array_equal(y0, hr)  # degraded, not enlarged
-    assert np.array_equal(patch_y0(hr, 1.0)[0], hr)  # bicubic at x1 is the identity
+    assert np.array_equal(patch_y0(hr, 1.0), hr)  # bicubic at x1 is the identity
 
 
 def test_train_steps_serve_the_scale_of_each_item(tmp_path):

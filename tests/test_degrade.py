@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcore.degrade import degrade, hr_side, lr_side, mod_crop, patch_y0, upsample
+from srcore.degrade import (
+    applied_scale,
+    degrade,
+    hr_side,
+    lr_side,
+    mod_crop,
+    patch_y0,
+    upsample,
+)
 from srcore.images import read_image
 from srcore.metrics import score
 from tests.conftest import shared_dataset
@@ -56,11 +64,11 @@ def test_integer_scales_keep_the_mod_crop_rule():
 
 def test_a_patch_keeps_its_size_at_any_scale():
     hr = np.random.default_rng(3).integers(0, 256, (128, 128, 3), dtype=np.uint8)
-    y0, applied = patch_y0(hr, 2.5)  # an LR of 51 pixels
+    y0, applied = patch_y0(hr, 2.5), applied_scale(128, 2.5)  # an LR of 51 pixels
     lr = Image.fromarray(hr).resize((51, 51), Image.BICUBIC)
     assert np.array_equal(y0, np.asarray(lr.resize((128, 128), Image.BICUBIC)))
     assert applied == 128 / 51
-    y0_4, applied_4 = patch_y0(hr, 4)
+    y0_4, applied_4 = patch_y0(hr, 4), applied_scale(128, 4)
     assert np.array_equal(y0_4, degrade(hr, 4)[2]) and applied_4 == 4
 
 
