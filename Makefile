@@ -5,13 +5,15 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: install run test test-fast lint bench gpu-check clean
+.PHONY: install run report test test-fast lint bench gpu-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e '.[dev]'
+# the offline report's chart libraries, from the npm registry (`make report` retries if this fails)
+	-$(BIN)/python -m srcore.report --fetch-only
 	touch $@
 
 install: $(BIN)/.installed
@@ -19,6 +21,10 @@ install: $(BIN)/.installed
 run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc metrics show
+
+# every DVC plot on one self-contained page (charts and images inlined): report/index.html
+report: install
+	$(BIN)/python -m srcore.report
 
 test: install
 	$(BIN)/python -m pytest -q -rs
