@@ -56,6 +56,9 @@ def make_repo(dst: Path) -> dict:
             )
         else:
             shutil.copy2(src, dst / name)
+    # DVC's own settings only: never the team's remote, nor a developer's config.local
+    (dst / ".dvc" / "config.local").unlink(missing_ok=True)
+    (dst / ".dvc" / "config").write_text("[core]\n    analytics = false\n")
     git = {
         f"GIT_{who}_{what}": "t@t" if what == "EMAIL" else "t"
         for who in ("AUTHOR", "COMMITTER")
