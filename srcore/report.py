@@ -4,8 +4,8 @@
 
 `dvc plots show` writes a page whose charts load vega, vega-lite and vega-embed from a CDN, so
 offline only its PNG figures show. Here the three libraries, at the versions the installed
-dvc-render asks for, are fetched once from the npm registry (the one npm is configured with) into a
-git-ignored cache, checked against the registry's integrity hash, and inlined into the page through
+dvc-render asks for, are fetched once from the npm registry into a git-ignored cache (srcore.npm:
+integrity-checked, re-checked on each use) and inlined into the page through
 `dvc plots show --html-template`; the images are inlined as data: URIs. The page names the date and
 the machine it was made on and references nothing outside itself.
 """
@@ -14,34 +14,35 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
-import io
-import json
 import mimetypes
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from .atomic import atomic_write, write_text
+from .atomic import write_text
 from .cli import HelpFormatter, call
 from .errors import UserError
 from .figures import machine
+from .npm import cached_library, fetch_library, npm_registry
 
 LIBRARIES = ("vega", "vega-lite", "vega-embed")  # in load order: vega-embed needs the other two
-DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 SCRIPT_TAG = re.compile(r"(<script\b[^>]*>)(.*?)(</script\s*>)", re.I | re.S)
 IMG_SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]+)(")', re.I)
-REFERENCE = re.compile(r"""\b(?:src|href)\s*=\s*["']?([^"'\s>]+)|url\(\s*["']?([^"')\s]+)""", re.I)
+TAG = re.compile(r"""<[a-z][^\s/>]*(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
+# the attributes whose value a browser loads (srcset: a list); style url() and @import anywhere
+URL_ATTR = re.compile(
+    r"""[\s/](src|href|xlink:href|srcset|poster|data|action|formaction|background)\s*=\s*"""
+    r"""(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
+    re.I,
+)
+CSS_URL = re.compile(r"""url\(\s*["']?([^"')\s]+)|@import\s+["']([^"']+)""", re.I)
+SRCSET_URL = re.compile(r"[\s,]*([^\s,]\S*)")
 # `</script` or `<!--` inside inline code would end or confuse the HTML script element
 UNSAFE_IN_SCRIPT = re.compile(r"<(?=/script|!--)", re.I)
 LT_ESCAPE = r"\\x3C"  # `<` in a JS string, regex or template literal, but not to the HTML parser
@@ -61,94 +62,22 @@ def cdn_versions(scripts: str | None = None) -> dict[str, str]:
     return {name: found[name] for name in LIBRARIES}
 
 
-def npm_registry() -> str:
-    """The registry npm uses ($npm_config_registry, `npm config get registry`), else npmjs.org."""
-    url = os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")
-    if not url and shutil.which("npm"):
-        try:
-            got = subprocess.run(
-                ["npm", "config", "get", "registry"], capture_output=True, text=True, timeout=30
-            )
-            url = got.stdout.strip() if got.returncode == 0 else ""
-        except (OSError, subprocess.TimeoutExpired):
-            url = ""
-    url = url if url and url.startswith(("http://", "https://")) else DEFAULT_REGISTRY
-    return url.rstrip("/") + "/"
-
-
-def http_get(url: str, what: str) -> bytes:
-    """The body of a GET of url; an unreachable or failing server is one UserError naming what."""
-    request = urllib.request.Request(url, headers={"User-Agent": "srcore-report"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.read()
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", None) or e
-        raise UserError(
-            f"cannot fetch {what} from {url} ({reason}); the offline report needs it once: "
-            "run `make install` or `python -m srcore.report --fetch-only` with the npm registry "
-            "reachable"
-        ) from None
-
-
-def check_integrity(blob: bytes, dist: dict, what: str) -> None:
-    """Raise unless blob matches the registry's `dist.integrity` (SRI, e.g. sha512-<base64>) or,
-    for old packages without one, `dist.shasum` (sha1 hex)."""
-    checks = []
-    for sri in str(dist.get("integrity", "")).split():
-        algo, _, digest = sri.partition("-")
-        if algo in ("sha512", "sha384", "sha256", "sha1"):
-            checks.append(base64.b64encode(hashlib.new(algo, blob).digest()).decode() == digest)
-    if not checks and dist.get("shasum"):
-        checks.append(hashlib.sha1(blob).hexdigest() == dist["shasum"])
-    if not checks:
-        raise UserError(f"the npm registry gives no integrity hash for {what}; refusing it")
-    if not all(checks):
-        raise UserError(f"{what} does not match the npm registry's integrity hash; refusing it")
-
-
-def browser_entry(meta: dict) -> str:
-    """The file a CDN serves for a bare `npm/<name>@<version>` URL: `jsdelivr`, else `unpkg`."""
-    entry = meta.get("jsdelivr") or meta.get("unpkg") or meta.get("browser")
-    if not isinstance(entry, str):
-        raise UserError(f"{meta.get('name')}@{meta.get('version')} names no browser build")
-    return "package/" + entry.removeprefix("./")
-
-
-def fetch_library(name: str, version: str, cache: Path, registry: str) -> Path:
-    """cache/<name>@<version>.js, downloaded from the registry and verified when absent.
-
-    Nothing touches the network when the file is already cached; a download is written atomically.
-    """
-    dst = cache / f"{name}@{version}.js"
-    if dst.is_file():
-        return dst
-    what = f"{name}@{version}"
-    meta_url = f"{registry.rstrip('/')}/{urllib.parse.quote(name, safe='@')}/{version}"
-    try:
-        meta = json.loads(http_get(meta_url, f"the npm metadata of {what}"))
-        dist = meta["dist"]
-        tarball = dist["tarball"]
-    except (ValueError, KeyError, TypeError):
-        raise UserError(f"{meta_url} is not npm package metadata (no dist.tarball)") from None
-    blob = http_get(tarball, f"the npm package {what}")
-    check_integrity(blob, dist, f"{tarball} ({what})")
-    member = browser_entry(meta)
-    try:
-        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
-            code = tar.extractfile(member).read()  # read in memory: nothing is unpacked to disk
-    except (tarfile.TarError, KeyError, AttributeError, OSError):
-        raise UserError(f"{tarball} ({what}) holds no readable {member}") from None
-    with atomic_write(dst) as tmp:
-        tmp.write_bytes(code)
-    print(f"fetched {what} ({len(code) / 1e3:.0f} kB {member}) into {cache}")
-    return dst
+def check_folder(path: Path, option: str) -> None:
+    """Raise a UserError naming option unless path is a folder or can be made one: neither it nor
+    a parent is a file."""
+    for p in (path, *path.parents):
+        if p.is_dir():
+            return
+        if p.exists():
+            raise UserError(f"{option}: {p} is a file, not a folder")
 
 
 def fetch_libraries(cache: Path, registry: str | None = None) -> dict[str, Path]:
-    """{library: cached .js} for every library at dvc-render's versions, fetching the missing."""
+    """{library: cached .js} for every library at dvc-render's versions, fetching the missing
+    (or changed) ones."""
+    check_folder(cache, f"--cache {cache}")
     versions = cdn_versions()
-    missing = [n for n in LIBRARIES if not (cache / f"{n}@{versions[n]}.js").is_file()]
+    missing = [n for n in LIBRARIES if cached_library(cache, n, versions[n]) is None]
     registry = (registry or npm_registry()) if missing else ""
     return {n: fetch_library(n, versions[n], cache, registry) for n in LIBRARIES}
 
@@ -204,12 +133,33 @@ def inline_images(html: str, base: Path) -> str:
     return outside_scripts(html, lambda markup: IMG_SRC.sub(data_uri, markup))
 
 
+def srcset_urls(value: str) -> list[str]:
+    """The URLs of a srcset value, `url [descriptor], url [descriptor], ...`, where a URL (a data:
+    one) may itself hold commas: a URL runs to the next whitespace, less any trailing commas."""
+    urls, pos = [], 0
+    while m := SRCSET_URL.match(value, pos):
+        url, pos = m[1], m.end()
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:  # skip the descriptor, up to the next candidate
+            comma = value.find(",", pos)
+            pos = len(value) if comma < 0 else comma + 1
+        urls.append(url)
+    return urls
+
+
 def external_references(html: str) -> list[str]:
-    """Every src/href/url() of the markup outside inline script bodies that is not a data: URI or
-    an in-page #anchor, and every <script src=...>: what a browser would load from elsewhere."""
+    """What a browser would load from outside the page: every src, href, srcset, poster, data
+    (object), action, background attribute and every CSS url() or @import of the markup outside
+    inline script bodies (a <script src=...> included) that is not a data: URI or a #anchor."""
     markup = SCRIPT_TAG.sub(r"\1\3", html)
-    refs = [a or b for a, b in REFERENCE.findall(markup)]
-    return [r for r in refs if not r.startswith(("data:", "#"))]
+    refs = []
+    for tag in TAG.finditer(markup):
+        for name, *quoted in URL_ATTR.findall(tag[0]):
+            value = "".join(quoted).strip()
+            refs += srcset_urls(value) if name.lower() == "srcset" else [value]
+    refs += [a or b for a, b in CSS_URL.findall(markup)]
+    return [r for r in refs if r and not r.startswith(("data:", "#"))]
 
 
 def dvc_plots_page(repo: Path, template: str, folder: Path) -> str:
@@ -233,6 +183,9 @@ def build_report(repo: Path, out: Path, cache: Path, registry: str | None = None
     """Write out: every DVC plot of repo on one page with the chart libraries and images inlined."""
     if not repo.is_dir():
         raise UserError(f"--repo {repo}: not a folder (the DVC project to show the plots of)")
+    if out.is_dir():
+        raise UserError(f"-o {out}: a folder; give the page's file name, e.g. {out / 'index.html'}")
+    check_folder(out.parent, f"-o {out}")
     paths = fetch_libraries(cache, registry)
     code = {p.stem: p.read_text(encoding="utf8") for p in paths.values()}
     stamp = f"{date.today().isoformat()}, {machine()}"
@@ -241,7 +194,10 @@ def build_report(repo: Path, out: Path, cache: Path, registry: str | None = None
         html = inline_images(html, Path(folder))
     refs = external_references(html)
     if refs:
-        raise AssertionError(f"the report still loads from outside itself: {refs[:5]}")
+        raise UserError(
+            f"the plots of {repo} would make the page load {len(refs)} file(s) from elsewhere, "
+            f"e.g. {refs[0][:100]!r}: only the project's own plot files can be inlined"
+        )
     write_text(out, html)
     markup = SCRIPT_TAG.sub(r"\1\3", html)
     charts, images = html.count("vegaEmbed('#"), len(IMG_SRC.findall(markup))

@@ -1,83 +1,24 @@
 import base64
-import hashlib
-import http.server
-import io
-import json
+import importlib.util
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
-import tarfile
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from srcore import report
 from srcore.errors import UserError
+from srcore.npm import store_library
 from tests.conftest import REPO
-from tests.helpers.browser import assert_renders, chromium
-
-
-def tarball(files: dict[str, bytes]) -> bytes:
-    """A .tgz holding files ({path: content}), as `npm pack` makes."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-class FakeRegistry(http.server.ThreadingHTTPServer):
-    """An npm registry on 127.0.0.1 for any /<name>/<version>: a package whose browser build is
-    `window["<name>"] = "<version>";`; `tamper` serves other bytes than the hash names."""
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), FakeHandler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
-        self.requests: list[str] = []
-        self.tamper = False
-
-    def package(self, name: str, version: str) -> tuple[dict, bytes]:
-        code = f'window["{name}"] = "{version}";'.encode()
-        blob = tarball({"package/package.json": b"{}", "package/build/lib.min.js": code})
-        digest = base64.b64encode(hashlib.sha512(blob).digest()).decode()
-        dist = {"tarball": f"{self.url}tgz/{name}/{version}", "integrity": f"sha512-{digest}"}
-        meta = {"name": name, "version": version, "jsdelivr": "build/lib.min.js", "dist": dist}
-        return meta, blob
-
-
-class FakeHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the http.server name)
-        self.server.requests.append(self.path)
-        parts = self.path.strip("/").split("/")
-        meta, blob = self.server.package(parts[-2], parts[-1])
-        if self.server.tamper:
-            blob = blob[:-8] + b"tampered"
-        body = blob if parts[0] == "tgz" else json.dumps(meta).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def registry(monkeypatch):
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    server = FakeRegistry()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+from tests.helpers.browser import assert_renders, chromium, keep_screenshot
+from tests.helpers.npm_registry import serving
 
 
 def test_versions_follow_dvc_render():
@@ -93,36 +34,14 @@ def test_versions_follow_dvc_render():
         report.cdn_versions(tags["vega"] + tags["vega-lite"])
 
 
-def test_fetch_verifies_and_caches(registry, tmp_path):
-    path = report.fetch_library("vega", "9.8.7", tmp_path, registry.url)
-    assert path.read_text() == 'window["vega"] = "9.8.7";'
-    assert registry.requests == ["/vega/9.8.7", "/tgz/vega/9.8.7"]
-    assert report.fetch_library("vega", "9.8.7", tmp_path, registry.url) == path
-    assert len(registry.requests) == 2  # cached: no network
-
-
-def test_tampered_tarball_is_refused(registry, tmp_path):
-    registry.tamper = True
-    with pytest.raises(UserError, match="integrity") as e:
-        report.fetch_library("vega", "9.8.7", tmp_path, registry.url)
-    assert "\n" not in str(e.value)
-    assert not list(tmp_path.iterdir())  # nothing cached, not even a temporary file
-
-
-def test_integrity_hashes():
-    blob = b"package"
-    report.check_integrity(blob, {"shasum": hashlib.sha1(blob).hexdigest()}, "x")
-    with pytest.raises(UserError, match="no integrity hash"):
-        report.check_integrity(blob, {}, "x")
-    with pytest.raises(UserError, match="integrity hash"):
-        report.check_integrity(blob, {"shasum": hashlib.sha1(b"other").hexdigest()}, "x")
-
-
-def test_cli_fetches_from_the_configured_registry(registry, tmp_path, monkeypatch):
-    monkeypatch.setenv("npm_config_registry", registry.url)
-    assert report.main(["--fetch-only", "--cache", str(tmp_path)]) == 0
+def test_cli_fetches_from_the_configured_registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with serving() as registry:
+        monkeypatch.setenv("npm_config_registry", registry.url)
+        assert report.main(["--fetch-only", "--cache", str(tmp_path)]) == 0
     got = {p.name for p in tmp_path.iterdir()}
-    assert got == {f"{n}@{v}.js" for n, v in report.cdn_versions().items()}
+    versions = report.cdn_versions().items()
+    assert got == {f"{n}@{v}.{ext}" for n, v in versions for ext in ("js", "json")}
 
 
 def closed_port() -> str:
@@ -132,12 +51,53 @@ def closed_port() -> str:
         return f"http://127.0.0.1:{s.getsockname()[1]}/"
 
 
+def one_error_line(capsys) -> str:
+    """The command's stderr, which must be a single `error: ...` line."""
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
 def test_unreachable_registry_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("npm_config_registry", closed_port())
     assert report.main(["--fetch-only", "--cache", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: cannot fetch") and err.count("\n") == 1, err
+    assert one_error_line(capsys).startswith("error: cannot fetch")
+
+
+def test_bad_paths_are_one_line_naming_the_option(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    repo = ["--repo", str(tmp_path)]
+    bad = {
+        "--cache": ["--fetch-only", "--cache", str(a_file)],
+        "--cache ": ["--fetch-only", "--cache", str(a_file / "sub")],
+        "-o": [*repo, "-o", str(tmp_path)],
+        "-o ": [*repo, "-o", str(a_file / "index.html")],
+    }
+    for option, argv in bad.items():
+        assert report.main(argv) == 2, argv
+        err = one_error_line(capsys)
+        assert err.startswith(f"error: {option.strip()} ") and str(tmp_path) in err, err
+    assert a_file.read_text() == "" and sorted(tmp_path.iterdir()) == [a_file]
+
+
+def fake_cache(cache: Path) -> Path:
+    """A cache holding (empty) chart libraries with valid records: nothing is fetched."""
+    for name, version in report.cdn_versions().items():
+        store_library(cache, name, version, b"", {"file": "none"})
+    return cache
+
+
+def test_outside_reference_is_one_line(tmp_path, monkeypatch, capsys):
+    page = '<p>a</p><img srcset="data:image/png;base64,AA 1x, https://x.example/b.png 2x">'
+    monkeypatch.setattr(report, "dvc_plots_page", lambda *args: page)
+    out, cache = tmp_path / "out.html", fake_cache(tmp_path / "cache")
+    argv = ["--repo", str(tmp_path), "-o", str(out), "--cache", str(cache)]
+    assert report.main(argv) == 2
+    err = one_error_line(capsys)
+    assert "load 1 file(s) from elsewhere" in err and "https://x.example/b.png" in err, err
+    assert not out.exists()
 
 
 def test_template_inlines_code_and_loads_nothing(tmp_path):
@@ -151,48 +111,38 @@ def test_template_inlines_code_and_loads_nothing(tmp_path):
     uri = re.search(r'<img src="data:image/png;base64,([^"]+)">', inlined)
     assert uri and base64.b64decode(uri[1]) == (tmp_path / "a.png").read_bytes()
     assert '"<img src=x>"' in inlined and report.external_references(inlined) == []
-    cdn = '<script src="https://cdn.jsdelivr.net/npm/vega@5"></script>'
-    for bad in (cdn, '<img src="http://x/a.png">', '<link href="//x/a.css">'):
-        assert report.external_references(inlined.replace("<p>a</p>", bad)), bad
+
+
+@pytest.mark.parametrize(
+    "markup, refs",
+    [
+        (
+            '<script src="https://cdn.jsdelivr.net/npm/vega@5"></script>',
+            ["https://cdn.jsdelivr.net/npm/vega@5"],
+        ),
+        ('<img src="http://x/a.png">', ["http://x/a.png"]),
+        ("<link href='//x/a.css'>", ["//x/a.css"]),
+        ('<img srcset="a.png 1x, b.png 2x">', ["a.png", "b.png"]),
+        ('<img srcset="data:image/png;base64,A,B 1x,c.png,d.png">', ["c.png,d.png"]),
+        ('<img srcset="a.png, data:image/png;base64,AA 2x">', ["a.png"]),
+        ('<video poster="p.png" src=v.mp4></video>', ["p.png", "v.mp4"]),
+        ('<object data="x.svg"></object>', ["x.svg"]),
+        ('<div style="background: url(bg.png)"></div>', ["bg.png"]),
+        ("<style>@import 'x.css';</style>", ["x.css"]),
+        ('<p data-x="a.png" title="a > b">data=1 src=2</p><a href="#top">', []),
+        ('<script>var a = "<img src=x.png srcset=y.png>";</script>', []),
+    ],
+)
+def test_external_references_cover_every_loading_attribute(markup, refs):
+    assert report.external_references(f"<body>{markup}</body>") == refs
 
 
 def dvc_env() -> dict:
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
 
 
-def make_project(root: Path) -> dict[str, int]:
-    """A DVC project with plots like the pipeline's: training curves (tsv over step), per-image
-    gain bars (csv, bar_horizontal) and a folder of PNG figures. Returns {kind: count}."""
-    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=root, env=dvc_env(), check=True)
-    steps = np.arange(0, 50, 5)
-    for name, values in {"train/loss": 1 / (1 + steps), "val/psnr_y": 20 + np.sqrt(steps)}.items():
-        path = root / "dvclive/plots/metrics" / f"{name}.tsv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        field = Path(name).name
-        path.write_text(f"step\t{field}\n" + "".join(f"{s}\t{v}\n" for s, v in zip(steps, values)))
-    gains = [0.1 * i - 0.15 for i in range(4)]
-    rows = "".join(f"img{i}.png,{gain}\n" for i, gain in enumerate(gains))
-    (root / "metrics").mkdir()
-    (root / "metrics/per_image.csv").write_text("image,psnr_y_gain\n" + rows)
-    (root / "plots").mkdir()
-    for i in range(2):
-        pixels = np.linspace(0, 255, 48 * 64 * 3).reshape(48, 64, 3).astype(np.uint8)
-        Image.fromarray(np.roll(pixels, i * 7, axis=1)).save(root / f"plots/fig{i}.png")
-    (root / "dvc.yaml").write_text(
-        "plots:\n"
-        "  - dvclive/plots/metrics:\n      x: step\n"
-        "  - metrics/per_image.csv:\n"
-        "      x: psnr_y_gain\n      y: image\n      template: bar_horizontal\n"
-        "  - plots\n"
-    )
-    return {"charts": 3, "images": 2, "bars": len(gains), "points": len(steps)}
-
-
 def test_no_plots_or_no_dvc_is_one_line(tmp_path, monkeypatch):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    for name, version in report.cdn_versions().items():  # cached: no network
-        (cache / f"{name}@{version}.js").write_text("")
+    cache = fake_cache(tmp_path / "cache")
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, env=dvc_env(), check=True)
     with pytest.raises(UserError, match="made no page") as e:
         report.build_report(tmp_path, tmp_path / "out.html", cache)
@@ -203,26 +153,113 @@ def test_no_plots_or_no_dvc_is_one_line(tmp_path, monkeypatch):
         report.build_report(tmp_path, tmp_path / "out.html", cache)
 
 
-def real_libraries() -> Path:
-    """The cache of the real chart libraries (filled by make install), or skip with the reason."""
+def copy_project(root: Path) -> Path:
+    """A DVC project with the repository's own plot definitions and data: its dvc.yaml, dvclive/
+    and metrics/ (all in git), and a made-up plots/ folder of PNGs (a pipeline output, absent on
+    a fresh clone)."""
+    root.mkdir(parents=True)
+    shutil.copy(REPO / "dvc.yaml", root)
+    for folder in ("dvclive", "metrics"):
+        shutil.copytree(REPO / folder, root / folder)
+    (root / "plots").mkdir()
+    for i, (height, width) in enumerate([(48, 64), (30, 90)]):
+        pixels = np.linspace(0, 255, height * width * 3).reshape(height, width, 3)
+        Image.fromarray(np.roll(pixels.astype(np.uint8), 7 * i, axis=1)).save(
+            root / f"plots/fig{i}.png"
+        )
+    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=root, env=dvc_env(), check=True)
+    return root
+
+
+def declared_plots(project: Path) -> tuple[dict[str, dict], list[Path]]:
+    """What project's dvc.yaml declares as plots (a folder standing for its files): the charts,
+    {page element id: {"rows": data rows, "template": name}}, and the PNG images."""
+    spec = yaml.safe_load((project / "dvc.yaml").read_text())
+    entries = [e for stage in spec.get("stages", {}).values() for e in stage.get("plots", [])]
+    charts, images = {}, []
+    for entry in entries + spec.get("plots", []):
+        path, props = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        top = project / path
+        for file in sorted(top.rglob("*")) if top.is_dir() else [top]:
+            if file.suffix == ".png":
+                images.append(file)
+            elif file.is_file():
+                chart = re.sub(r"\W", "_", file.relative_to(project).as_posix())
+                rows = len(file.read_text().splitlines()) - 1  # less the header
+                charts[chart] = {"rows": rows, "template": (props or {}).get("template", "")}
+    return charts, images
+
+
+@pytest.fixture(scope="module")
+def project_page(tmp_path_factory) -> dict:
+    """The report of copy_project, with the real chart libraries (fetched into the repository's
+    cache when missing): {"project", "page"}, or {"error"} when the libraries cannot be had."""
     cache = REPO / ".cache" / "vega"
     try:
         report.fetch_libraries(cache)
     except UserError as e:
-        pytest.skip(f"the chart libraries are not cached and cannot be fetched: {e}")
-    return cache
+        return {"error": str(e)}
+    root = tmp_path_factory.mktemp("report")
+    project, page = copy_project(root / "project"), root / "report" / "index.html"
+    return {"project": project, "page": report.build_report(project, page, cache)}
 
 
-def test_report_renders_offline_in_chromium(tmp_path):
-    browser, cache = chromium(), real_libraries()
-    project = tmp_path / "project"
-    project.mkdir()
-    expected = make_project(project)
-    out = report.build_report(project, tmp_path / "report" / "index.html", cache)
-    assert list(out.parent.iterdir()) == [out]  # one file: no static/ folder beside it
-    assert report.external_references(out.read_text()) == []
-    shot = tmp_path / "report.png"
-    marks = assert_renders(out, shot, browser, expected["charts"], expected["images"])
-    assert marks["metrics_per_image_csv"] == expected["bars"], marks  # one bar per image
-    curves = [n for n in marks if n.startswith("dvclive_plots_metrics_")]
-    assert len(curves) == 2 and all(marks[n] >= expected["points"] for n in curves), marks
+def built(project_page: dict) -> tuple[Path, Path]:
+    """(project, page) of the project_page fixture; fails (never skips) without the libraries."""
+    if "error" in project_page:
+        pytest.fail(
+            "the chart libraries (vega, vega-lite, vega-embed) cannot be obtained, so the report "
+            f"cannot be built: {project_page['error']}"
+        )
+    return project_page["project"], project_page["page"]
+
+
+def test_project_report_is_one_self_contained_file(project_page):
+    project, page = built(project_page)
+    charts, images = declared_plots(project)
+    assert len(charts) >= 2 and images, (charts, images)
+    assert list(page.parent.iterdir()) == [page]  # no static/ folder beside it
+    html = page.read_text()
+    assert report.external_references(html) == []
+    assert sorted(re.findall(r"vegaEmbed\('#(\w+)'", html)) == sorted(charts)
+    assert html.count('<img src="data:image/png;base64,') == len(images)
+
+
+def test_project_report_renders_offline_in_chromium(project_page, tmp_path):
+    browser = chromium()
+    project, page = built(project_page)
+    charts, images = declared_plots(project)
+    marks = assert_renders(page, tmp_path / "report.png", browser, len(charts), len(images))
+    assert set(marks) == set(charts), marks
+    for chart, data in charts.items():
+        if data["template"].startswith("bar"):
+            assert marks[chart] == data["rows"], (chart, marks)  # one bar per row
+        else:
+            assert marks[chart] >= data["rows"], (chart, marks)  # a point per row, and lines
+
+
+def test_screenshot_script_writes_the_docs_figure(project_page, tmp_path, capsys):
+    chromium()
+    _, page = built(project_page)
+    spec = importlib.util.spec_from_file_location("shot", REPO / "scripts/report_screenshot.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "figure.png"
+    assert script.main(["--page", str(page), "--out", str(out)]) == 0
+    with Image.open(out) as figure:
+        assert figure.mode == "P" and figure.width == script.SHOWN_WIDTH
+        assert figure.height <= script.TOP * script.SHOWN_WIDTH / script.WIDTH
+        assert len(figure.getcolors()) > 8  # a page, not a blank
+    capsys.readouterr()
+    assert script.main(["--page", str(tmp_path / "none.html"), "--out", str(out)]) == 2
+    assert one_error_line(capsys).startswith("error: --page ")
+
+
+def test_screenshot_is_kept_where_ci_asks(tmp_path, monkeypatch):
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(b"png")
+    monkeypatch.delenv("SRCORE_ARTIFACTS", raising=False)
+    assert keep_screenshot(shot) is None
+    monkeypatch.setenv("SRCORE_ARTIFACTS", str(tmp_path / "artifacts"))
+    assert keep_screenshot(shot) == tmp_path / "artifacts" / "report.png"
+    assert (tmp_path / "artifacts" / "report.png").read_bytes() == b"png"
