@@ -2,7 +2,7 @@
 
     srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
                    [--sampler ancestral|ddim] [--samples N] [--ensemble]
-                   [--tile 1024] [--overlap 32] [--device auto|cpu|cuda]
+                   [--tile 1024] [--overlap 32] [--device auto|cpu|cuda] [--backend torch|onnx]
     (or python -m srcore.upscale ...)
 
 INPUT is image files or folders (their images, not recursive; other files in a folder are counted
@@ -13,6 +13,11 @@ channel is enlarged bicubically and put back, EXIF rotation is applied, 8-bit fi
 format and 16-bit PNG/TIFF files come back as 16-bit PNG. A file that cannot be read, upscaled or
 written is reported in one line naming it and the others go on; the exit code is 1 if some failed, 2
 if all did (or there were no images, or the model file is missing or bad).
+
+--backend onnx runs a graph written by srcore-export (--model, default models/model.onnx) with ONNX
+Runtime on the CPU: one step, one draw, no ensemble, at the scale it was exported for, in tiles
+for integer scales (whole images otherwise). Its bicubic base is the 8-bit one, also for 16-bit
+files (written as 16-bit PNG all the same).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +33,18 @@ import torch
 from tqdm import tqdm
 
 from .cli import USER_ERRORS, HelpFormatter, call, one_line
+from .config import tile_fits, tile_rule
 from .degrade import bicubic_resize, upsample
 from .device import pick_device
 from .diffusion import ResShift
 from .errors import UserError
 from .images import IMAGE_SUFFIXES, Picture, read_picture, write_picture
+from .onnx_backend import OnnxSampler
 from .sampling import add_sampling_options, load_sampler, sampling_of, scale_value, seed_value
 from .tiles import super_resolve_image
 
 DEEP = 257.0  # a 16-bit level per 8-bit level: the network sees [0, 255] either way
+BACKENDS = ("torch", "onnx")
 PER_FILE_ERRORS = (*USER_ERRORS, OSError, MemoryError, torch.cuda.OutOfMemoryError)
 
 
@@ -73,7 +82,23 @@ def upscale_picture(
     if picture.deep:
         y0 = y0.clip(0, 255)
     args = (model, diffusion, y0, seed, tile, overlap, True)
-    sr = super_resolve_image(*args, **(sampling or {}), scale=scale)
+    return finish_picture(picture, super_resolve_image(*args, **(sampling or {}), scale=scale))
+
+
+def upscale_picture_onnx(
+    picture: Picture, sampler: OnnxSampler, seed: int, tile: int, overlap: int
+) -> Picture:
+    """upscale_picture through an exported graph (srcore.onnx_backend), one step."""
+    lr = (picture.rgb / (65535.0 if picture.deep else 255.0)).astype(np.float32)
+    sr = sampler.enlarge(lr, seed, tile, overlap, progress=True)
+    return finish_picture(
+        picture, sr if picture.deep else np.round(sr).clip(0, 255).astype(np.uint8)
+    )
+
+
+def finish_picture(picture: Picture, sr: np.ndarray) -> Picture:
+    """The enlarged RGB (uint8, or float32 in [0, 255] for a 16-bit picture) with the picture's
+    greyscale, alpha (enlarged bicubically) and bit depth put back."""
     size = (sr.shape[1], sr.shape[0])
     if not picture.deep:
         alpha = None if picture.alpha is None else bicubic_resize(picture.alpha, size)
@@ -111,7 +136,10 @@ def parser() -> argparse.ArgumentParser:
         "-o", "--outdir", type=Path, required=True, help="the folder to write the images to"
     )
     ap.add_argument(
-        "--model", type=Path, default=Path("models/model.pt"), help="a model file from training"
+        "--model",
+        type=Path,
+        help="a model file from training (default: models/model.pt), or with --backend onnx a "
+        "graph from srcore-export (default: models/model.onnx)",
     )
     ap.add_argument(
         "--scale",
@@ -120,29 +148,70 @@ def parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--seed", type=seed_value, default=0, help="the seed of the sampling noise")
     add_sampling_options(ap, tile=1024)
+    ap.add_argument(
+        "--backend",
+        default="torch",
+        choices=BACKENDS,
+        help="torch: the model file with PyTorch; onnx: an exported graph with ONNX Runtime (CPU)",
+    )
     return ap
+
+
+def onnx_sampler(args: argparse.Namespace) -> OnnxSampler:
+    """The graph --model names, once the options it cannot honour are ruled out."""
+    if args.steps not in (None, 1):
+        raise UserError(
+            f"--steps {args.steps}: --backend onnx runs the one-step sampler (allowed: 1)"
+        )
+    if args.samples != 1:
+        raise UserError(f"--samples {args.samples}: --backend onnx draws once (allowed: 1)")
+    if args.ensemble:
+        raise UserError("--ensemble: not with --backend onnx (the graph runs one view)")
+    if args.device == "cuda":
+        raise UserError("--device cuda: --backend onnx runs on the CPU (allowed: auto, cpu)")
+    path = args.model or Path("models/model.onnx")
+    sampler = OnnxSampler(path)
+    if args.scale is not None and args.scale != sampler.scale:
+        raise UserError(f"--scale {args.scale:g}: {path} was exported at x{sampler.scale:g} only")
+    if not tile_fits(args.tile, args.overlap, sampler.multiple):
+        rule = tile_rule(sampler.multiple)
+        raise UserError(f"--tile {args.tile} --overlap {args.overlap}: the tile must be {rule}")
+    return sampler
+
+
+def enlarger(args: argparse.Namespace) -> tuple[Callable[[Picture], Picture], float]:
+    """(the function that enlarges one picture as the options ask, the scale)."""
+    tiles = (args.seed, args.tile, args.overlap)
+    if args.backend == "onnx":
+        sampler = onnx_sampler(args)
+        return (lambda p: upscale_picture_onnx(p, sampler, *tiles)), sampler.scale
+    device = pick_device(args.device)
+    model, diffusion, scale = load_sampler(
+        args.model or Path("models/model.pt"),
+        device,
+        args.steps,
+        args.tile,
+        args.overlap,
+        args.samples,
+        args.scale,
+    )
+    sampling = sampling_of(args)
+    return (lambda p: upscale_picture(p, model, diffusion, scale, *tiles, sampling)), scale
 
 
 def upscale(args: argparse.Namespace) -> int:
     """Enlarge every input; 1 if some failed, 2 if none could be done. A user's mistake raises."""
-    device = pick_device(args.device)
     files, others = collect_inputs(args.inputs)
     if others:
         print(f"skipped {others} file(s) that are not images ({', '.join(IMAGE_SUFFIXES)})")
     if not files:
         looked = ", ".join(IMAGE_SUFFIXES)
         raise UserError(f"no image files in {', '.join(args.inputs)} (looked for {looked})")
-    model, diffusion, scale = load_sampler(
-        args.model, device, args.steps, args.tile, args.overlap, args.samples, args.scale
-    )
-    sampling = sampling_of(args)
+    enlarge, scale = enlarger(args)
     written, failed, taken, t0 = [], [], set(), time.time()
     for src in tqdm(files, desc="images", unit="img"):
         try:
-            picture = read_picture(src)
-            out = upscale_picture(
-                picture, model, diffusion, scale, args.seed, args.tile, args.overlap, sampling
-            )
+            out = enlarge(read_picture(src))
             dst = output_path(src, args.outdir, taken, out.deep)
             jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
             write_picture(dst, out, **({"quality": 95} if jpeg else {}))

@@ -1,0 +1,237 @@
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srcore.checkpoint import load_model, save_checkpoint
+from srcore.config import DiffusionConfig
+from srcore.degrade import upsample
+from srcore.diffusion import ResShift
+from srcore.encodings import pad_reflect
+from srcore.errors import UserError
+from srcore.export import (
+    INPUTS,
+    OneStepSampler,
+    export_model,
+    main,
+    pad_to_multiple,
+    pillow_bicubic,
+    to_onnx,
+)
+from srcore.images import read_picture
+from srcore.onnx_backend import OnnxSampler
+from srcore.sampler import super_resolve
+from srcore.tensors import to_tensor
+from srcore.tiles import super_resolve_image
+from srcore.upscale import main as upscale_main
+from tests.helpers.images import deep_rgb, smooth_image, tiny_model
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+BORDER = 4  # output pixels left out of the parity checks (one LR pixel at x4)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(model file, its graph at x4): the tiny network, exported once for the module."""
+    root = tmp_path_factory.mktemp("export")
+    pt, graph = root / "model.pt", root / "model.onnx"
+    save_checkpoint(pt, tiny_model(), DiffusionConfig(), scale=4)
+    assert export_model(pt, graph) == 4
+    return pt, graph
+
+
+def random_lr(n, h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+
+
+def run_graph(graph, lr, seeds, origin=(0, 0)):
+    """The graph on uint8 N x h x w x 3 -> uint8 N x H x W x 3 (rounded like srcore.tensors)."""
+    sampler = OnnxSampler(graph)
+    n = len(lr)
+    feed = (
+        (lr.astype(np.float32) / 255).transpose(0, 3, 1, 2),
+        np.asarray(seeds, dtype=np.int64),
+        np.tile(np.asarray(origin, dtype=np.int64), (n, 1)),
+    )
+    out = sampler.session.run(None, dict(zip(INPUTS, feed)))[0]
+    return np.round(out * 255).clip(0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def inner(a):
+    return a[BORDER:-BORDER, BORDER:-BORDER].astype(int)
+
+
+@pytest.mark.parametrize("scale", [1, 2, 3, 4, 2.5, 3.7])
+def test_the_graphs_bicubic_is_pillows(scale):
+    for h, w in [(17, 23), (1, 1), (2, 9), (40, 31)]:
+        lr = random_lr(2, h, w, seed=h * w)
+        want = np.stack([upsample(x, scale) for x in lr])
+        levels = torch.from_numpy(lr).permute(0, 3, 1, 2).int()
+        got = pillow_bicubic(levels, *want.shape[1:3]).permute(0, 2, 3, 1).numpy()
+        diff = np.abs(got.astype(int) - want)
+        assert got.shape == want.shape and diff.max() <= 1 and (diff > 0).mean() < 1e-3
+
+
+def test_pad_to_multiple_is_pad_reflect():
+    for h, w in [(36, 160), (20, 20), (64, 64), (68, 92), (5, 70), (70, 5), (1, 1)]:
+        x = torch.randn(2, 3, h, w)
+        assert torch.equal(pad_to_multiple(x, 64), pad_reflect(x, 0, (-w) % 64, 0, (-h) % 64))
+
+
+@pytest.mark.parametrize("n,h,w", [(1, 17, 23), (2, 32, 32), (1, 9, 40), (2, 5, 3)])
+def test_the_graph_matches_the_pytorch_path(exported, n, h, w):
+    pt, graph = exported
+    model, diffusion_cfg, _ = load_model(pt)
+    diffusion = ResShift.from_config(diffusion_cfg).respace(1)
+    lr, seeds = random_lr(n, h, w, seed=n * h * w), [7, 11][:n]
+    got = run_graph(graph, lr, seeds)
+    for k in range(n):
+        want = super_resolve_image(model, diffusion, upsample(lr[k], 4), seeds[k], tile=0, scale=4)
+        assert got[k].shape == want.shape == (4 * h, 4 * w, 3)
+        assert np.abs(inner(got[k]) - inner(want)).max() <= 1
+
+
+def test_a_piece_at_an_origin_gets_the_whole_images_noise_and_encodings(exported):
+    pt, graph = exported
+    model, diffusion_cfg, _ = load_model(pt)
+    diffusion = ResShift.from_config(diffusion_cfg).respace(1)
+    lr = random_lr(1, 16, 16)
+    got = run_graph(graph, lr, [3], origin=(64, 128))[0]
+    y0 = to_tensor(upsample(lr[0], 4))[None]
+    sr, _ = super_resolve(model, diffusion, y0, 3, torch.tensor([[64, 128]]), scale=4)
+    want = np.round((sr[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
+    assert np.abs(inner(got) - inner(want)).max() <= 1
+    assert np.abs(got.astype(int) - run_graph(graph, lr, [3])[0]).mean() > 0.5  # origin matters
+
+
+def test_the_graph_carries_its_scale_and_multiple(exported):
+    sampler = OnnxSampler(exported[1])
+    assert sampler.scale == 4 and sampler.multiple == tiny_model().cfg.size_multiple
+    meta = sampler.session.get_modelmeta().custom_metadata_map
+    assert meta["format"] == "srcore-onnx/1" and meta["source"] == str(exported[0])
+
+
+def test_upscale_backend_onnx_writes_what_the_torch_backend_writes(exported, tmp_path, capsys):
+    pt, graph = exported
+    rgb = smooth_image(30, 45)
+    rgba = Image.fromarray(rgb).convert("RGBA")
+    rgba.putalpha(Image.fromarray(np.tile(np.linspace(0, 255, 45).astype(np.uint8), (30, 1))))
+    rgba.save(tmp_path / "alpha.png")
+    Image.fromarray(rgb).convert("L").save(tmp_path / "grey.png")
+    Image.fromarray(smooth_image(70, 90, seed=2)).save(tmp_path / "tiled.png")
+    cv2.imwrite(str(tmp_path / "deep.png"), deep_rgb(30, 45)[..., ::-1])
+    images = [str(tmp_path / n) for n in ("alpha.png", "grey.png", "tiled.png", "deep.png")]
+    outs = {}
+    for backend, model in (("torch", pt), ("onnx", graph)):
+        args = [*images, "-o", str(tmp_path / backend), "--model", str(model), "--tile", "128"]
+        assert upscale_main([*args, "--backend", backend, "--seed", "5"]) == 0
+        outs[backend] = {n: Image.open(tmp_path / backend / n) for n in ("alpha.png", "grey.png")}
+        outs[backend]["tiled.png"] = Image.open(tmp_path / backend / "tiled.png")
+    assert "4 image(s) upscaled x4" in capsys.readouterr().out
+    for name in ("alpha.png", "grey.png"):
+        a, b = outs["torch"][name], outs["onnx"][name]
+        assert a.mode == b.mode and a.size == b.size == (180, 120)
+        assert np.abs(inner(np.asarray(a)) - inner(np.asarray(b))).max() <= 1
+    alphas = [np.asarray(outs[k]["alpha.png"])[..., 3] for k in ("torch", "onnx")]
+    assert np.array_equal(*alphas)
+    tiled = [np.asarray(outs[k]["tiled.png"]).astype(int) for k in ("torch", "onnx")]
+    assert tiled[0].shape == tiled[1].shape == (280, 360, 3)
+    assert np.abs(tiled[0] - tiled[1]).mean() < 0.05  # the tiles' seams differ by a level or so
+    deep = [read_picture(tmp_path / k / "deep.png") for k in ("torch", "onnx")]
+    assert deep[1].deep and deep[0].rgb.shape == deep[1].rgb.shape == (120, 180, 3)
+    # the graph's bicubic base is the 8-bit one: 16-bit files differ by up to two 8-bit levels
+    assert np.abs(deep[0].rgb.astype(int) - deep[1].rgb).max() <= 2 * 257
+
+
+def error_lines(capsys) -> list[str]:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return [line for line in err.splitlines() if line.startswith("error:")]
+
+
+def test_upscale_backend_onnx_refuses_what_the_graph_cannot_do(exported, tmp_path, capsys):
+    pt, graph = exported
+    Image.fromarray(smooth_image(16, 16)).save(tmp_path / "a.png")
+    foreign = tmp_path / "foreign.onnx"
+    import onnx
+
+    node = onnx.helper.make_node("Identity", ["x"], ["y"])
+    value = onnx.helper.make_tensor_value_info
+    g = onnx.helper.make_graph(
+        [node], "g", [value("x", 1, None)], [value("y", 1, None)]
+    )  # a valid graph without srcore's metadata
+    onnx.save(onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 18)]), foreign)
+    cases = [
+        (["--steps", "2"], graph, "--steps 2"),
+        (["--samples", "2"], graph, "--samples 2"),
+        (["--ensemble"], graph, "--ensemble"),
+        (["--device", "cuda"], graph, "--device cuda"),
+        (["--scale", "3"], graph, "exported at x4"),
+        (["--tile", "100"], graph, "--tile 100"),
+        ([], tmp_path / "missing.onnx", "missing.onnx: ONNX file not found"),
+        ([], pt, "cannot load the ONNX file"),
+        ([], foreign, "not a graph from srcore-export"),
+    ]
+    for flags, model, words in cases:
+        args = [str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", str(model)]
+        assert upscale_main([*args, "--backend", "onnx", *flags]) == 2, flags
+        lines = error_lines(capsys)
+        assert len(lines) == 1 and words in lines[0], (flags, lines)
+    args = [str(tmp_path / "a.png"), "-o", str(tmp_path / "ddim"), "--model", str(graph)]
+    assert upscale_main([*args, "--backend", "onnx", "--sampler", "ddim", "--steps", "1"]) == 0
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_refuses_in_one_line(tmp_path, capsys, monkeypatch):
+    whole_map_dct = tmp_path / "dct0.pt"
+    save_checkpoint(whole_map_dct, tiny_model(dct_block=0), DiffusionConfig(), scale=4)
+    ranged = tmp_path / "multi.pt"
+    save_checkpoint(ranged, tiny_model(scales=(1.0, 4.0)), DiffusionConfig(), scale=4)
+    cases = [
+        ([str(whole_map_dct)], "model.dct_block 0"),
+        ([str(ranged), "--scale", "5"], "takes 1 to 4"),
+        ([str(tmp_path / "none.pt")], "model file not found"),
+        ([str(ranged), "--opset", "17"], "--opset 17"),
+    ]
+    for args, words in cases:
+        assert main([args[0], str(tmp_path / "out.onnx"), *args[1:]]) == 2
+        lines = error_lines(capsys)
+        assert len(lines) == 1 and words in lines[0], (args, lines)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    assert main([str(ranged), str(tmp_path / "out.onnx")]) == 2
+    assert "pip install 'srcore[onnx]'" in error_lines(capsys)[0]
+    with pytest.raises(UserError, match="onnxruntime: pip install"):
+        OnnxSampler(tmp_path / "x.onnx")
+    assert not (tmp_path / "out.onnx").exists() and not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale", [3, 2.5])
+def test_a_multi_scale_model_exported_at_another_scale(tmp_path, scale):
+    pt, graph = tmp_path / "multi.pt", tmp_path / "multi.onnx"
+    save_checkpoint(pt, tiny_model(scales=(1.0, 4.0)), DiffusionConfig(), scale=4)
+    assert main([str(pt), str(graph), "--scale", str(scale)]) == 0
+    model, diffusion_cfg, _ = load_model(pt)
+    diffusion = ResShift.from_config(diffusion_cfg).respace(1)
+    assert OnnxSampler(graph).scale == scale
+    for h, w in [(17, 23), (9, 40)]:
+        lr = random_lr(1, h, w, seed=h)
+        want = super_resolve_image(model, diffusion, upsample(lr[0], scale), 2, scale=scale)
+        got = run_graph(graph, lr, [2])[0]
+        assert got.shape == want.shape
+        assert np.abs(inner(got) - inner(want)).max() <= 1
+
+
+@pytest.mark.slow
+def test_a_graph_that_would_only_take_its_example_size_is_caught():
+    """Without the up-front refusal, the whole-map DCT exports with the example's matrices baked
+    in: the check on other sizes refuses it."""
+    model = tiny_model(dct_block=0)
+    diffusion = ResShift.from_config(DiffusionConfig()).respace(1)
+    with pytest.raises(UserError, match="fails on a 9 x 40 input|differs from PyTorch"):
+        to_onnx(OneStepSampler(model, diffusion, 4))
