@@ -1,7 +1,7 @@
 """CPU speed of srcore-upscale's two backends, measured in one run: PyTorch against ONNX Runtime.
 
     python scripts/bench_onnx.py [--model models/model.pt] [--size 480x320] [--runs 3]
-                                 [--threads 2] [--out metrics/bench_onnx.json]
+                                 [--threads 2] [--opset 18] [--out metrics/bench_onnx.json]
 
 One LR image of --size (random pixels, seed 0) is enlarged by the model's scale (480x320 ->
 1920x1280 at x4) exactly as srcore-upscale does it: (a) PyTorch, whole image (--tile 0) and in
@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 from srcore.atomic import write_json  # noqa: E402
 from srcore.checkpoint import save_checkpoint  # noqa: E402
 from srcore.config import DiffusionConfig, ModelConfig  # noqa: E402
-from srcore.export import export_model  # noqa: E402
+from srcore.export import OPSET, export_model  # noqa: E402
 from srcore.images import Picture  # noqa: E402
 from srcore.model import DualDomainUNet  # noqa: E402
 from srcore.onnx_backend import OnnxSampler  # noqa: E402
@@ -101,7 +101,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
     path, what = model_file(args.model, tmp)
     graph = tmp / "model.onnx"
     t0 = time.perf_counter()
-    scale = export_model(path, graph)
+    scale = export_model(path, graph, opset=args.opset)
     export_s = time.perf_counter() - t0
     runs = runs_of(path, graph, scale, args.size, args.threads)
     seconds = timed(runs, args.runs)
@@ -118,6 +118,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
         "output": f"{out[1]}x{out[0]}",
         "scale": scale,
         "runs": args.runs,
+        "opset": args.opset,
         "export_seconds": round(export_s, 1),
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
@@ -138,6 +139,7 @@ def main() -> None:
     ap.add_argument("--size", default="480x320", help="LR width x height")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--opset", type=int, default=OPSET, help="the ONNX opset of the export")
     ap.add_argument("--out", type=Path, default=REPO / "metrics" / "bench_onnx.json")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,10 +3,13 @@
     srcore-export MODEL OUT [--scale S] [--opset 18]
     (or python -m srcore.export ...)
 
-The graph's inputs: `lr` N x 3 x h x w float in [0, 1] (8-bit levels / 255), `seed` N int64, and
-`origin` N x 2 int64, the (top, left) output pixel of each piece inside its whole image (0 for a
-whole image; a caller that tiles passes each tile's). Its output: `sr` N x 3 x H x W in [0, 1],
-H x W = round(h s) x round(w s) (srcore.degrade's size rule). N, h and w are free.
+The graph's inputs: `lr` N x 3 x h x w float in [0, 1] (8-bit levels / 255); `seed` N int64;
+`origin` N x 2 int64, the (top, left) output pixel of each piece inside its whole image; `rows` and
+`cols` int64, the rows and columns of the enlarged LR (round(h s) x round(w s), srcore.degrade's
+size rule) that the piece is. Its output: `sr` N x 3 x len(rows) x len(cols) in [0, 1]. A whole
+image: origin 0, rows and cols every index. A tile (srcore.onnx_backend): the LR crop around it
+with a few pixels of context, and the tile's rows and columns inside that crop's enlargement, so
+that its bicubic base equals the whole image's there. N, h, w and the piece's size are free.
 
 Inside, what srcore-upscale does with one sampling step: the bicubic base y0 (Pillow's 8-bit
 BICUBIC written out: its fixed-point weights computed from the runtime size, horizontal pass then
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -40,73 +45,12 @@ from .diffusion import ResShift
 from .errors import UserError
 from .model import DualDomainUNet
 from .noise import keyed_normal
+from .onnx_backend import FORMAT, INPUTS, INSTALL, OUTPUT
+from .onnx_ops import pad_to_multiple, pillow_bicubic
 from .sampling import pick_scale, scale_value
 
-FORMAT = "srcore-onnx/1"
-OPSET = 18  # ONNX Runtime's AveragePool is ~50x slower from opset 19 on (the local amplitude's)
-INPUTS, OUTPUT = ("lr", "seed", "origin"), "sr"
-INSTALL = "pip install 'srcore[onnx]'"
-TAPS = 5  # Pillow's bicubic support is 2 input pixels each side when enlarging: at most 5 taps
-PRECISION_BITS = 22  # Pillow's fixed-point weights for 8-bit images (32 - 8 - 2)
-
-
-def _cubic(x: torch.Tensor) -> torch.Tensor:
-    """Pillow's bicubic kernel, a = -0.5, evaluated in its own order of operations."""
-    a = -0.5
-    x = x.abs()
-    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
-    far = (((x - 5.0) * x + 8.0) * x - 4.0) * a
-    return torch.where(x < 1.0, near, torch.where(x < 2.0, far, torch.zeros_like(x)))
-
-
-def bicubic_taps(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pillow's weights for enlarging a side of n_in pixels to n_out >= n_in: (index n_out x TAPS
-    int64 into the input, weight n_out x TAPS int32 in units of 2^-22, 0 beyond the border)."""
-    one = torch.ones((), dtype=torch.float64)
-    center = (torch.arange(n_out, dtype=torch.float64) + 0.5) * (one * n_in / n_out)
-    first = torch.floor(center - 1.5).clamp(min=0)
-    end = torch.minimum(torch.floor(center + 2.5), one * n_in)
-    x = first[:, None] + torch.arange(TAPS, dtype=torch.float64)[None, :]
-    w = torch.where(x < end[:, None], _cubic(x - center[:, None] + 0.5), torch.zeros_like(x))
-    total = w[:, 0] + w[:, 1] + w[:, 2] + w[:, 3] + w[:, 4]  # Pillow's order of summation
-    v = w / total[:, None] * float(1 << PRECISION_BITS)
-    weight = torch.trunc(v + torch.where(v < 0, -0.5, 0.5))  # rounded half away from zero
-    return torch.minimum(x, one * (n_in - 1)).long(), weight.int()
-
-
-def _resample(levels: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, dim: int):
-    """One pass of Pillow's 8-bit resampling along `dim` (-1 or -2) of int32 levels."""
-    acc = None
-    for j in range(TAPS):
-        k = weight[:, j] if dim == -1 else weight[:, j, None]
-        term = levels.index_select(dim, index[:, j]) * k
-        acc = term if acc is None else acc + term
-    acc = (acc + (1 << (PRECISION_BITS - 1))).clamp(min=0)
-    return torch.div(acc, 1 << PRECISION_BITS, rounding_mode="floor").clamp(max=255)
-
-
-def pillow_bicubic(levels: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """N x C x h x w int32 levels in 0..255 -> N x C x height x width, as Pillow's BICUBIC enlarges
-    an 8-bit image (horizontal pass first, each pass rounded and clipped to 0..255)."""
-    h, w = levels.shape[-2:]
-    x = _resample(levels, *bicubic_taps(w, width), -1)
-    return _resample(x, *bicubic_taps(h, height), -2)
-
-
-def _pad_index(n: int, pad: int, reflect: torch.Tensor) -> torch.Tensor:
-    i = torch.arange(n + pad)
-    return torch.where(reflect, torch.where(i < n, i, 2 * (n - 1) - i), i.clamp(max=n - 1))
-
-
-def pad_to_multiple(x: torch.Tensor, m: int) -> torch.Tensor:
-    """srcore.encodings.pad_reflect of x (... x H x W) on the bottom and right to multiples of m,
-    written as gathers so that the reflect-or-replicate choice is made at run time."""
-    H, W = x.shape[-2:]
-    ph, pw = (H + m - 1) // m * m - H, (W + m - 1) // m * m - W  # simpler symbols than (-H) % m
-    one = torch.ones((), dtype=torch.int64)
-    reflect = (one * ph < H) & (one * pw < W)
-    rows, cols = _pad_index(H, ph, reflect), _pad_index(W, pw, reflect)
-    return x.index_select(-2, rows).index_select(-1, cols)
+OPSET = 18  # ONNX Runtime's AveragePool (the local amplitude's) is much slower from opset 19 on
+# (scripts/bench_onnx.py --opset 19: the whole upscale 2x slower)
 
 
 class OneStepSampler(nn.Module):
@@ -124,10 +68,18 @@ class OneStepSampler(nn.Module):
         s = self.scale
         return n * int(s) if float(s).is_integer() else hr_side(n, s)
 
-    def forward(self, lr: torch.Tensor, seed: torch.Tensor, origin: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        lr: torch.Tensor,
+        seed: torch.Tensor,
+        origin: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+    ) -> torch.Tensor:
         levels = torch.round(lr * 255.0).clamp(0, 255).int()
         h, w = lr.shape[-2:]
         base = pillow_bicubic(levels, self.out_side(h), self.out_side(w))
+        base = base.index_select(-2, rows).index_select(-1, cols)  # the piece asked for
         y0 = base.float().div(127.5).sub(1.0)  # srcore.tensors.to_tensor
         height, width = y0.shape[-2:]
         y0p = pad_to_multiple(y0, self.model.cfg.size_multiple)
@@ -186,20 +138,31 @@ def _quiet() -> Iterator[None]:
             logging.getLogger(n).setLevel(level)
 
 
-def example_inputs(n: int, h: int, w: int, top: int = 0, left: int = 0) -> tuple[torch.Tensor, ...]:
-    """(lr, seed, origin) of n random LR images of h x w, seeds 0..n-1, at (top, left)."""
+def example_inputs(
+    sampler: OneStepSampler, n: int, h: int, w: int, top: int = 0, left: int = 0, trim: int = 0
+) -> tuple[torch.Tensor, ...]:
+    """(lr, seed, origin, rows, cols) of n random LR images of h x w, seeds 0..n-1, at (top, left),
+    the enlarged base without its first `trim` rows and columns."""
     lr = torch.rand(n, 3, h, w, generator=torch.Generator().manual_seed(h * w))
     seed = torch.arange(n, dtype=torch.int64)
-    return lr, seed, torch.tensor([[top, left]] * n, dtype=torch.int64)
+    origin = torch.tensor([[top, left]] * n, dtype=torch.int64)
+    rows, cols = (torch.arange(trim, sampler.out_side(k)) for k in (h, w))
+    return lr, seed, origin, rows, cols
 
 
 def to_onnx(sampler: OneStepSampler, opset: int = OPSET):
     """The exported onnx.ModelProto (dynamic N, h, w), checked by check_graph."""
-    example = example_inputs(2, 17, 23)
+    example = example_inputs(sampler, 2, 17, 23)
     with torch.no_grad():
         sampler(*example)  # builds the DCT matrices outside the trace (srcore.dct caches them)
     dyn = torch.export.Dim.DYNAMIC
-    shapes = {"lr": {0: dyn, 2: dyn, 3: dyn}, "seed": {0: dyn}, "origin": {0: dyn}}
+    shapes = {
+        "lr": {0: dyn, 2: dyn, 3: dyn},
+        "seed": {0: dyn},
+        "origin": {0: dyn},
+        "rows": {0: dyn},
+        "cols": {0: dyn},
+    }
     with _quiet():
         program = torch.onnx.export(
             sampler,
@@ -223,8 +186,8 @@ def check_graph(sampler: OneStepSampler, proto) -> None:
     import onnxruntime as ort
 
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    for n, h, w, top, left in ((1, 9, 40, 0, 0), (2, 21, 14, 64, 128)):
-        inputs = example_inputs(n, h, w, top, left)
+    for n, h, w, top, left, trim in ((1, 9, 40, 0, 0, 0), (2, 21, 14, 64, 128, 5)):
+        inputs = example_inputs(sampler, n, h, w, top, left, trim)
         with torch.no_grad():
             want = sampler(*inputs).numpy()
         try:
@@ -249,8 +212,9 @@ def export_model(model_path: Path, out: Path, scale: float | None = None, opset:
         import onnxscript  # noqa: F401 - the exporter's ONNX functions
     except ImportError as e:
         raise UserError(f"srcore-export needs {e.name}: {INSTALL}") from e
-    if opset < OPSET:
-        raise UserError(f"--opset {opset}: allowed {OPSET} or more")
+    if not OPSET <= opset <= onnx.defs.onnx_opset_version():
+        raise UserError(f"--opset {opset}: allowed {OPSET} to {onnx.defs.onnx_opset_version()}")
+    check_out(Path(model_path), Path(out))
     model, diffusion_cfg, checkpoint = load_model(model_path)
     scale = pick_scale(model.cfg, int(checkpoint["scale"]), scale, model_path)
     why = refusal(model)
@@ -263,13 +227,30 @@ def export_model(model_path: Path, out: Path, scale: float | None = None, opset:
         raise UserError(f"{model_path}: cannot be exported to ONNX: {e}") from e
     except Exception as e:  # the exporter's failures are many and long
         raise UserError(f"{model_path}: cannot be exported to ONNX: {one_line(e)[:300]}") from e
-    meta = {"format": FORMAT, "scale": f"{scale:g}", "source": str(model_path)}
-    meta["size_multiple"] = str(model.cfg.size_multiple)
+    digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
+    meta = {"format": FORMAT, "scale": f"{scale:g}", "source": Path(model_path).name}
+    meta |= {"source_sha256": digest, "size_multiple": str(model.cfg.size_multiple)}
     meta["noise"] = "srcore.noise.keyed_normal of seed and origin"
     onnx.helper.set_model_props(proto, meta)
-    with atomic_write(out) as tmp:
-        onnx.save_model(proto, str(tmp))
+    try:
+        with atomic_write(out) as tmp:
+            onnx.save_model(proto, str(tmp))
+    except OSError as e:
+        raise UserError(f"{out}: cannot write the ONNX file ({e.strerror or e})") from e
     return scale
+
+
+def check_out(model_path: Path, out: Path) -> None:
+    """A UserError, before the export's half minute, for an OUT that cannot be written."""
+    if out.is_dir():
+        raise UserError(f"{out}: a folder; give the ONNX file's name, e.g. {out / 'model.onnx'}")
+    if out.exists() and model_path.exists() and out.samefile(model_path):
+        raise UserError(f"{out}: is the model file itself; give another name, e.g. model.onnx")
+    parent = next((p for p in out.absolute().parents if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        raise UserError(f"{out}: cannot write there ({parent} is not a folder)")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{out}: cannot write there ({parent} is not writable)")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,28 +1,28 @@
 """srcore-upscale --backend onnx: a graph from srcore-export, run with ONNX Runtime on the CPU.
 
 The graph takes the LR image and returns the enlarged one (srcore.export). Large images are cut
-into overlapping tiles here, as srcore.tiles does for the PyTorch path: tiles start on the grid of
-the network's size multiple (and of the scale, so that each tile is a whole LR crop), each is told
-its origin so that it gets the encodings and the noise of the whole image, and they are blended
-with srcore.tiles' raised-cosine ramps. The one difference from the PyTorch tiles: a tile's
-bicubic base is made from its own LR crop, so it differs from the whole image's within two LR
-pixels of an inner edge, inside the blended overlap. A non-integer scale puts no LR pixel edge on
-a common grid: such images run whole.
+into the tiles of srcore.tiles (the same starts, ramps and origins as the PyTorch path). Each tile
+is given the LR crop that covers it plus CONTEXT pixels on every inner side, and the tile's rows
+and columns inside that crop's enlargement: as Pillow's bicubic reaches 2 LR pixels each way, the
+tile's bicubic base equals the whole image's, so a tile is the PyTorch tile. This needs the LR and
+output pixel grids to line up every s pixels: a non-integer scale runs whole images.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .cli import one_line
 from .degrade import hr_side
 from .errors import UserError
-from .export import FORMAT, INPUTS, INSTALL
-from .tiles import ramp, tile_starts
+from .tiles import blend_tiles
+
+FORMAT = "srcore-onnx/1"  # the metadata tag of srcore-export's graphs
+INPUTS, OUTPUT = ("lr", "seed", "origin", "rows", "cols"), "sr"
+INSTALL = "pip install 'srcore[onnx]'"
+CONTEXT = 3  # LR pixels around a tile's crop: more than Pillow's bicubic reach of 2
 
 
 def _onnxruntime():
@@ -54,18 +54,36 @@ class OnnxSampler:
         meta = session.get_modelmeta().custom_metadata_map
         if meta.get("format") != FORMAT:
             raise UserError(f"{path}: not a graph from srcore-export (format {FORMAT!r} expected)")
-        scale = float(meta["scale"])
+        if [i.name for i in session.get_inputs()] != list(INPUTS):
+            raise UserError(f"{path}: its inputs are not {', '.join(INPUTS)}: export it again")
+        try:
+            scale, self.multiple = float(meta["scale"]), int(meta["size_multiple"])
+        except (KeyError, ValueError) as e:
+            raise UserError(f"{path}: srcore-export's metadata is missing or damaged ({e})") from e
         self.path, self.session = Path(path), session
         self.scale = int(scale) if scale.is_integer() else scale
-        self.multiple = int(meta["size_multiple"])
 
-    def run(self, lr: np.ndarray, seed: int, top: int = 0, left: int = 0) -> np.ndarray:
-        """lr: h x w x 3 float32 in [0, 1] -> the graph's output, H x W x 3 float32 in [0, 1], for
-        a piece whose top-left output pixel is (top, left) in its whole image."""
+    def run(
+        self,
+        lr: np.ndarray,
+        seed: int,
+        top: int = 0,
+        left: int = 0,
+        rows: np.ndarray | None = None,
+        cols: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """lr: h x w x 3 float32 in [0, 1] -> the graph's output, float32 in [0, 1], for a piece
+        whose top-left output pixel is (top, left) in its whole image: `rows` x `cols` of the
+        enlarged lr (None: all of them)."""
+        h, w = lr.shape[:2]
+        rows = np.arange(hr_side(h, self.scale)) if rows is None else rows
+        cols = np.arange(hr_side(w, self.scale)) if cols is None else cols
         feed = (
             np.ascontiguousarray(lr.transpose(2, 0, 1)[None], dtype=np.float32),
             np.array([seed], dtype=np.int64),
             np.array([[top, left]], dtype=np.int64),
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(cols, dtype=np.int64),
         )
         try:
             out = self.session.run(None, dict(zip(INPUTS, feed)))[0]
@@ -73,43 +91,22 @@ class OnnxSampler:
             raise UserError(f"onnxruntime failed: {one_line(e)[:200]}") from e
         return out[0].transpose(1, 2, 0)
 
-    def tile_side(self, tile: int, overlap: int) -> tuple[int, int]:
-        """(tile side, start grid) in output pixels: multiples of lcm(size multiple, scale) near
-        `tile`, large enough for the overlap. Integer scales only."""
-        grid = math.lcm(self.multiple, int(self.scale))
-        side = max(grid, tile // grid * grid)
-        return (side + grid if side - overlap < grid else side), grid
-
     def enlarge(
         self, lr: np.ndarray, seed: int, tile: int = 0, overlap: int = 32, progress: bool = False
     ) -> np.ndarray:
         """lr: h x w x 3 float32 in [0, 1] -> round(h s) x round(w s) x 3 float32 in [0, 255],
-        unrounded; in tiles of about `tile` output pixels (0: whole) blended over `overlap`."""
+        unrounded; in the tiles of srcore.tiles (0: whole) for an integer scale."""
         h, w = lr.shape[:2]
         height, width = hr_side(h, self.scale), hr_side(w, self.scale)
         whole = tile <= 0 or (height <= tile and width <= tile)
         if whole or not float(self.scale).is_integer():
             return self.run(lr, seed) * 255.0
         s = int(self.scale)
-        side, grid = self.tile_side(tile, overlap)
-        acc = np.zeros((height, width, 3), np.float32)
-        total = np.zeros((height, width, 1), np.float32)
-        ys, xs = tile_starts(height, side, overlap, grid), tile_starts(width, side, overlap, grid)
-        bar = tqdm(
-            total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False
-        )
-        for top in ys:
-            bottom = min(top + side, height)
-            wy = ramp(bottom - top, overlap, top > 0, bottom < height)
-            for left in xs:
-                right = min(left + side, width)
-                piece = self.run(
-                    lr[top // s : bottom // s, left // s : right // s], seed, top, left
-                )
-                wx = ramp(right - left, overlap, left > 0, right < width)
-                weight = (wy[:, None] * wx[None, :])[..., None]
-                acc[top:bottom, left:right] += weight * piece
-                total[top:bottom, left:right] += weight
-                bar.update()
-        bar.close()
-        return acc / total * 255.0
+
+        def piece(top: int, bottom: int, left: int, right: int) -> np.ndarray:
+            r0, c0 = max(top // s - CONTEXT, 0), max(left // s - CONTEXT, 0)
+            r1, c1 = min(-(-bottom // s) + CONTEXT, h), min(-(-right // s) + CONTEXT, w)
+            rows, cols = np.arange(top, bottom) - r0 * s, np.arange(left, right) - c0 * s
+            return self.run(lr[r0:r1, c0:c1], seed, top, left, rows, cols) * 255.0
+
+        return blend_tiles(height, width, tile, overlap, self.multiple, piece, np.float32, progress)

@@ -14,6 +14,7 @@ procedure once per view, each view being an image of its own, and averages in fl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -87,42 +88,63 @@ def _super_resolve_view(
     model, diffusion, seed, tile, overlap, progress, sampler, samples, scale, y0, dtype
 ) -> np.ndarray:
     """One view, its draws averaged per tile: H x W x 3 of `dtype` (uint8 rounded, or float32 in
-    [0, 255]).
-
-    Tiles are processed row by row; a float accumulator covers one row of tiles only, and rows
-    that no later tile touches are finalised into the output as soon as the row is done.
-    """
+    [0, 255])."""
     dev = next(model.parameters()).device
     H, W = y0.shape[:2]
     opts = {"sampler": sampler, "samples": samples, "scale": scale}
     if tile <= 0 or (H <= tile and W <= tile):
         sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, **opts)
         return to_uint8(sr[0]) if dtype == np.uint8 else _to_255(sr)
-    m = model.cfg.size_multiple
-    ys, xs = tile_starts(H, tile, overlap, m), tile_starts(W, tile, overlap, m)
-    out = np.empty((H, W, 3), dtype=dtype)
-    acc = np.zeros((tile, W, 3), dtype=np.float32)  # rows [top, top + tile) of the current strip
-    wsum = np.zeros((tile, W, 1), dtype=np.float32)
+
+    def piece(top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        y0_t = to_tensor(y0[top:bottom, left:right])[None].to(dev)
+        origin = torch.tensor([[top, left]])
+        return _to_255(super_resolve(model, diffusion, y0_t, seed, origin, **opts)[0])
+
+    return blend_tiles(H, W, tile, overlap, model.cfg.size_multiple, piece, dtype, progress)
+
+
+def blend_tiles(
+    height: int,
+    width: int,
+    tile: int,
+    overlap: int,
+    multiple: int,
+    piece: Callable[[int, int, int, int], np.ndarray],
+    dtype=np.uint8,
+    progress: bool = False,
+) -> np.ndarray:
+    """A height x width x 3 image (uint8 rounded, or float32) from overlapping tiles of `tile`
+    pixels starting on the `multiple` grid, blended with raised-cosine ramps over `overlap`.
+    piece(top, bottom, left, right) returns a tile, float32 in [0, 255].
+
+    Tiles are processed row by row; a float accumulator covers one row of tiles only, and rows
+    that no later tile touches are finalised into the output as soon as the row is done.
+    """
+    ys, xs = (
+        tile_starts(height, tile, overlap, multiple),
+        tile_starts(width, tile, overlap, multiple),
+    )
+    out = np.empty((height, width, 3), dtype=dtype)
+    acc = np.zeros((tile, width, 3), dtype=np.float32)  # rows [top, top + tile) of the strip
+    wsum = np.zeros((tile, width, 1), dtype=np.float32)
     bar = tqdm(
         total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False
     )
     for r, top in enumerate(ys):
-        bottom = min(top + tile, H)
-        wy = ramp(bottom - top, overlap, top > 0, bottom < H)
+        bottom = min(top + tile, height)
+        wy = ramp(bottom - top, overlap, top > 0, bottom < height)
         for left in xs:
-            right = min(left + tile, W)
-            y0_t = to_tensor(y0[top:bottom, left:right])[None].to(dev)
-            origin = torch.tensor([[top, left]])
-            sr, _ = super_resolve(model, diffusion, y0_t, seed, origin, **opts)
-            w = (wy[:, None] * ramp(right - left, overlap, left > 0, right < W)[None, :])[..., None]
-            acc[: bottom - top, left:right] += w * _to_255(sr)
-            wsum[: bottom - top, left:right] += w
+            right = min(left + tile, width)
+            w = wy[:, None] * ramp(right - left, overlap, left > 0, right < width)[None, :]
+            acc[: bottom - top, left:right] += w[..., None] * piece(top, bottom, left, right)
+            wsum[: bottom - top, left:right] += w[..., None]
             bar.update()
-        done = (ys[r + 1] if r + 1 < len(ys) else H) - top  # rows no later tile touches
+        done = (ys[r + 1] if r + 1 < len(ys) else height) - top  # rows no later tile touches
         rows = acc[:done] / wsum[:done]
         out[top : top + done] = np.round(rows).clip(0, 255) if dtype == np.uint8 else rows
-        acc = np.concatenate([acc[done:], np.zeros((done, W, 3), np.float32)])
-        wsum = np.concatenate([wsum[done:], np.zeros((done, W, 1), np.float32)])
+        acc = np.concatenate([acc[done:], np.zeros((done, width, 3), np.float32)])
+        wsum = np.concatenate([wsum[done:], np.zeros((done, width, 1), np.float32)])
     bar.close()
     return out
 
