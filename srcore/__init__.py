@@ -23,7 +23,8 @@ Modules, one concept each:
   train      the training loop and its resume rule; evaluate, upscale: the two commands, and
              sampling: the options they share
   figures    the pictures (matplotlib), stamped with date and machine
-  export     the one-step sampler as one ONNX graph; onnx_backend: srcore-upscale --backend onnx
+  export     the one-step sampler as one ONNX graph (onnx_ops: its Pillow bicubic and padding);
+             onnx_backend: srcore-upscale --backend onnx
   report     every DVC plot on one offline page; npm: its chart libraries; browser: headless check
 """
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
+import zipfile
 from pathlib import Path
 
 import torch
@@ -48,11 +50,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
+    if path.suffix.lower() == ".onnx" and not zipfile.is_zipfile(path):  # torch.save's are zips
+        raise ModelFileError(
+            f"{path}: an ONNX graph, not a model file (srcore-upscale --backend onnx)"
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        why = re.search(r"WeightsUnpickler error:\s*([^;.\n]+)", str(e))
         raise ModelFileError(
-            f"{path}: refused: not a plain weights file (loading it would run code): {e}"
+            f"{path}: refused: not a plain weights file (loading it would run code)"
+            + (f": {why.group(1)}" if why else "")
         ) from e
     except Exception as e:  # truncated or foreign file
         raise ModelFileError(f"{path}: cannot read model file ({type(e).__name__}: {e})") from e

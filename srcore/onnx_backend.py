@@ -10,6 +10,7 @@ output pixel grids to line up every s pixels: a non-integer scale runs whole ima
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,12 @@ class OnnxSampler:
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # a truncated or foreign file: ONNX Runtime says why
-            raise UserError(f"{path}: cannot load the ONNX file ({one_line(e)[:200]})") from e
+            pt = (
+                "; a model file from training? drop --backend onnx"
+                if zipfile.is_zipfile(path)
+                else ""
+            )
+            raise UserError(f"{path}: cannot load the ONNX file ({one_line(e)[:200]}){pt}") from e
         meta = session.get_modelmeta().custom_metadata_map
         if meta.get("format") != FORMAT:
             raise UserError(f"{path}: not a graph from srcore-export (format {FORMAT!r} expected)")

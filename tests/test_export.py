@@ -190,7 +190,7 @@ def test_upscale_backend_onnx_refuses_what_the_graph_cannot_do(exported, tmp_pat
         (["--scale", "3"], graph, "exported at x4"),
         (["--tile", "100"], graph, "--tile 100"),
         ([], tmp_path / "missing.onnx", "missing.onnx: ONNX file not found"),
-        ([], pt, "cannot load the ONNX file"),
+        ([], pt, "a model file from training? drop --backend onnx"),
         ([], foreign, "not a graph from srcore-export"),
     ]
     for flags, model, words in cases:
@@ -200,6 +200,8 @@ def test_upscale_backend_onnx_refuses_what_the_graph_cannot_do(exported, tmp_pat
         assert len(lines) == 1 and words in lines[0], (flags, lines)
     args = [str(tmp_path / "a.png"), "-o", str(tmp_path / "ddim"), "--model", str(graph)]
     assert upscale_main([*args, "--backend", "onnx", "--sampler", "ddim", "--steps", "1"]) == 0
+    assert upscale_main([*args, "--backend", "torch"]) == 2  # the graph given to PyTorch
+    assert "an ONNX graph, not a model file" in error_lines(capsys)[0]
     assert not (tmp_path / "out").exists()
 
 
