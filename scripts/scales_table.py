@@ -2,6 +2,8 @@
 
     python scripts/scales_table.py EXP_SHOW.json NAME... > metrics/study_scales.md
 
+EXP_SHOW.json: `dvc exp show --json` (or the rows of several, concatenated into one list).
+
 A model's own scale is scored at the top level of metrics.json, the others under x<scale>; a
 dedicated model has one column, a model.scales model all of them. Bicubic is the same for every
 model at a scale (the same LR), so it is one row.
@@ -12,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 from datetime import datetime, timezone
 
@@ -28,6 +29,17 @@ def experiments(rows: list[dict]) -> dict[str, dict]:
             if e.get("name") and "data" in metrics:
                 out[e["name"]] = metrics["data"]
     return out
+
+
+def baselines(rows: list[dict], names: list[str]) -> str:
+    """The commits the named experiments were run on, e.g. '0c48af1' or '0c48af1, 0882e51'
+    (a table can gather `dvc exp show --json` of several)."""
+    found = []
+    for r in rows:
+        exps = [x for ex in r.get("experiments") or [] for x in ex["revs"]]
+        if any(x.get("name") in names for x in exps) and r["rev"][:7] not in found:
+            found.append(r["rev"][:7])
+    return ", ".join(found) or "none"
 
 
 def by_scale(m: dict) -> dict[float, dict]:
@@ -78,16 +90,16 @@ def main(path: str, names: list[str]) -> None:
     missing = [n for n in names if n not in metrics]
     if missing:
         sys.exit(f"error: {path} has no metrics for {', '.join(missing)}")
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     print("# The any-scale study: `scripts/study_scales.sh`, then `scripts/scales_table.py`\n")
-    cores, commit = len(os.sched_getaffinity(0)), rev.stdout.strip()
-    print(f"Generated {when} on a {cores}-core {platform.machine()} CPU (baseline {commit}).")
+    cores, commits = len(os.sched_getaffinity(0)), baselines(json.loads(open(path).read()), names)
+    print(f"Generated {when} on a {cores}-core {platform.machine()} CPU (baseline {commits}).")
     print("PSNR-Y in dB on clean bicubic LR: Y channel, border ceil(scale), 8-bit. x2, x3, x4:")
     print("dedicated models (model.scales [], prepare.scale 2, 3, 4); any: model.scales [1, 4],")
     print("told the scale by an embedding; any-channel: by an input plane (the default model);")
     print("any-2to4: model.scales [2, 4], embedding; -seed7: train.seed 7 instead of 144;")
-    print("-steps4500: 4,500 steps instead of 1,500 (the 10-minute budget of a training here). All")
+    print("-steps4500: 4,500 steps instead of 1,500 (the 10-minute budget of a training here);")
+    print("-w48: model.width 48 instead of 32 (the same 1,500 steps). All")
     print("else: the default settings. '-': a scale that model does not take.\n")
     print("\n".join(table(metrics, names)))
 
