@@ -65,6 +65,8 @@ class OneStepSampler(nn.Module):
         self.eval()
 
     def out_side(self, n: int) -> int:
+        """srcore.degrade.hr_side, kept a plain product for integer scales (a simpler symbolic
+        size for the exporter than floor(n s + 0.5))."""
         s = self.scale
         return n * int(s) if float(s).is_integer() else hr_side(n, s)
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from srcore.checkpoint import load_model, save_checkpoint
 from srcore.config import DiffusionConfig
-from srcore.degrade import upsample
+from srcore.degrade import hr_side, upsample
 from srcore.diffusion import ResShift
 from srcore.encodings import pad_reflect
 from srcore.errors import UserError
@@ -47,12 +47,13 @@ def run_graph(graph, lr, seeds, origin=(0, 0)):
     """The graph on uint8 N x h x w x 3 -> uint8 N x H x W x 3 (rounded like srcore.tensors)."""
     sampler = OnnxSampler(graph)
     n, h, w = lr.shape[:3]
+    height, width = (hr_side(k, sampler.scale) for k in (h, w))
     feed = (
         (lr.astype(np.float32) / 255).transpose(0, 3, 1, 2),
         np.asarray(seeds, dtype=np.int64),
         np.tile(np.asarray(origin, dtype=np.int64), (n, 1)),
-        np.arange(upsample(lr[0], sampler.scale).shape[0]),
-        np.arange(upsample(lr[0], sampler.scale).shape[1]),
+        np.arange(height),
+        np.arange(width),
     )
     out = sampler.session.run(None, dict(zip(INPUTS, feed)))[0]
     return np.round(out * 255).clip(0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
