@@ -97,6 +97,7 @@ def main(path: str, names: list[str]) -> None:
     print("PSNR-Y in dB on clean bicubic LR: Y channel, border ceil(scale), 8-bit. x2, x3, x4:")
     print("dedicated models (model.scales [], prepare.scale 2, 3, 4); any: model.scales [1, 4],")
     print("told the scale by an embedding; any-channel: by an input plane (the default model);")
+    print("any-film: by a scale and shift of every block's features (FiLM);")
     print("any-2to4: model.scales [2, 4], embedding; -seed7: train.seed 7 instead of 144;")
     print("-steps4500: 4,500 steps instead of 1,500 (the 10-minute budget of a training here);")
     print("-w48: model.width 48 instead of 32 (the same 1,500 steps). All")

@@ -3,8 +3,8 @@
 # telling it the scale, and a narrower range) against dedicated x2, x3 and x4 models of the same
 # budget, on Set5 and Set14 at x2, x2.5, x3, x3.5 and x4; the x4 model and both scale inputs again
 # with another seed, to see how far a difference is noise; the default model and the x2 model with
-# 4,500 steps (the 10-minute budget of a training on a 2-core CPU), and both at width 48. Through
-# DVC's experiment queue.
+# 4,500 steps (the 10-minute budget of a training on a 2-core CPU), both at width 48, and the scale
+# given as FiLM (two seeds). Through DVC's experiment queue.
 #
 #   scripts/study_scales.sh [DATASETS]
 #   DATASETS: a folder with Set5/ and Set14/ (default ../shared/datasets)
@@ -25,7 +25,7 @@ dvc status --quiet || { echo "run dvc repro first: the workspace must hold the d
 git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
   { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
 NAMES=(x4 x2 x3 any any-channel any-2to4 x4-seed7 any-channel-seed7 any-seed7
-  any-channel-steps4500 x2-steps4500 any-channel-w48 x2-w48)
+  any-channel-steps4500 x2-steps4500 any-channel-w48 x2-w48 any-film any-film-seed7)
 dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
 restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
 trap restore EXIT  # whatever happens, the workspace ends at HEAD
@@ -44,6 +44,8 @@ queue any-channel-steps4500 "${ANY[@]}" -S train.steps=4500
 queue x2-steps4500 "${SINGLE[@]}" -S prepare.scale=2 -S train.steps=4500
 queue any-channel-w48 "${ANY[@]}" -S model.width=48
 queue x2-w48 "${SINGLE[@]}" -S prepare.scale=2 -S model.width=48
+queue any-film "${ANY[@]}" -S model.scale_input=film
+queue any-film-seed7 "${ANY[@]}" -S model.scale_input=film -S train.seed=7
 echo "queued ${NAMES[*]}"
 
 dvc queue start -j 1

@@ -38,7 +38,11 @@ SAMPLERS = ("ancestral", "ddim")  # srcore.diffusion's two ways down the chain
 SCALES = (2, 3, 4)  # the upscaling factors a model can be trained for
 SEED = within(0, 2**31 - 1)  # every RNG seed: numpy's SeedSequence refuses negative ones
 DEGRADATIONS = ("bicubic", "real")  # how LR is made from HR: srcore.degrade, srcore.realworld
-SCALE_INPUTS = ("embedding", "channel")  # how a multi-scale network is told the scale
+SCALE_INPUTS = ("embedding", "channel", "film")
+EMBEDDED_SCALE_INPUTS = (
+    "embedding",
+    "film",
+)  # read back from the plane and embedded  # how a multi-scale network is told the scale
 
 
 def tile_fits(tile: int, overlap: int, multiple: int) -> bool:
@@ -128,8 +132,8 @@ class ModelConfig(Group):
     )
     scale_input: str = param(
         "channel",
-        "how a multi-scale network is told the scale: embedding (added to the time embedding) "
-        "or channel (a constant input plane)",
+        "how a multi-scale network is told the scale: embedding (added to the time embedding), "
+        "channel (a constant input plane) or film (a scale and shift of every block's features)",
         one_of(*SCALE_INPUTS),
     )
 
@@ -142,7 +146,7 @@ class ModelConfig(Group):
     def in_channels(self) -> int:
         """Channels the first convolution sees per output pixel: x_t and the conditioning (the
         scale plane only with scale_input channel)."""
-        embedded = bool(self.scales) and self.scale_input == "embedding"
+        embedded = bool(self.scales) and self.scale_input in EMBEDDED_SCALE_INPUTS
         return 3 + self.cond_channels - embedded
 
     def takes(self, scale: float, own: float) -> bool:

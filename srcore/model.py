@@ -3,7 +3,8 @@
 The network predicts the residual x0 - y0 from (x_t, t, cond), where cond = condition(y0, origin,
 scale) is y0 plus its positional encoding and amplitude map, and for a multi-scale model
 (`cfg.scales`) a constant plane holding the scale: the convolutions see it (scale_input channel), or
-the network reads it back and adds its embedding to the time embedding (scale_input embedding). It
+the network reads it back and embeds it, then adds that to the time embedding (scale_input
+embedding) or scales and shifts every block's features with it (scale_input film: FiLM). It
 knows nothing of the diffusion schedule: t is just a number fed to a sinusoidal embedding. H and W
 must be multiples of `cfg.size_multiple` (what the stem, the poolings, the wavelet and the block DCT
 need): srcore.sampler pads whole images once, and training patches are multiples by the params
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
+from .config import EMBEDDED_SCALE_INPUTS, ModelConfig
 from .dct import block_dct, block_idct, dct2d, idct2d
 from .encodings import fourier_encoding, local_amplitude
 
@@ -111,7 +112,8 @@ class DWTBranch(nn.Module):
 
 
 class DualDomainBlock(nn.Module):
-    """x + fuse([spatial(h), dct(h), dwt(h)]) with h = x + time bias; branches switchable."""
+    """x + fuse([spatial(h), dct(h), dwt(h)]) with h = x + time bias; branches switchable. With
+    scale_input film, h = (x + time bias) (1 + gamma(s)) + beta(s) from the scale embedding s."""
 
     def __init__(self, ch: int, cfg: ModelConfig):
         super().__init__()
@@ -120,9 +122,19 @@ class DualDomainBlock(nn.Module):
         self.dct = DCTBranch(ch, cfg.dct_block) if cfg.dct else None
         self.dwt = DWTBranch(ch) if cfg.dwt else None
         self.fuse = nn.Conv2d(ch * (1 + cfg.dct + cfg.dwt), ch, 1)
+        self.film = None
+        if cfg.scales and cfg.scale_input == "film":
+            self.film = nn.Linear(cfg.time_dim, 2 * ch)
+            nn.init.zeros_(self.film.weight)  # starts as the identity: gamma = beta = 0
+            nn.init.zeros_(self.film.bias)
 
-    def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, temb: torch.Tensor, semb: torch.Tensor | None = None
+    ) -> torch.Tensor:
         h = x + self.time(temb)[:, :, None, None]
+        if self.film is not None:
+            gamma, beta = self.film(semb)[:, :, None, None].chunk(2, 1)
+            h = h * (1 + gamma) + beta
         parts = [self.spatial(h)]
         if self.dct is not None:
             parts.append(self.dct(h))
@@ -148,7 +160,7 @@ class DualDomainUNet(nn.Module):
         self.cfg = cfg
         c = cfg.width
         self.time = TimeEmbedding(cfg.time_dim)
-        if cfg.scales and cfg.scale_input == "embedding":  # fed 1000 x code, like t's 0..T
+        if cfg.scales and cfg.scale_input in EMBEDDED_SCALE_INPUTS:  # 1000 x code, like t's 0..T
             self.scale_embedding = TimeEmbedding(cfg.time_dim)
         s2, cin = cfg.stem**2, cfg.in_channels * cfg.stem**2
         if cfg.stem == 1:
@@ -220,18 +232,20 @@ class DualDomainUNet(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """x_t: B x 3 x H x W (multiples of size_multiple); t: B model timesteps;
         cond = condition(y0, origin, scale). Returns the residual, B x 3 x H x W."""
-        temb = self.time(t.reshape(-1).to(x_t.device))
-        if self.cfg.scales and self.cfg.scale_input == "embedding":
+        temb, semb = self.time(t.reshape(-1).to(x_t.device)), None
+        if self.cfg.scales and self.cfg.scale_input in EMBEDDED_SCALE_INPUTS:
             plane = self.cfg.stem**2  # the scale plane's channels: the last of cond
-            temb = temb + self.scale_embedding(1000 * cond[:, -1, 0, 0].float())
+            semb = self.scale_embedding(1000 * cond[:, -1, 0, 0].float())
             cond = cond[:, :-plane]
+            if self.cfg.scale_input == "embedding":
+                temb, semb = temb + semb, None
         x = torch.cat([self._to_grid(x_t), cond.to(x_t.dtype)], 1)
         skips = [self.inc(x)]
         for block in self.downs:
-            skips.append(block(F.max_pool2d(skips[-1], 2), temb))
-        h = self.mid(skips.pop(), temb)
+            skips.append(block(F.max_pool2d(skips[-1], 2), temb, semb))
+        h = self.mid(skips.pop(), temb, semb)
         for up, dec in zip(self.ups, self.decs):
             h = up(F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False))
-            h = dec(torch.cat([h, skips.pop()], 1), temb)
+            h = dec(torch.cat([h, skips.pop()], 1), temb, semb)
         out = self.out(h)
         return F.pixel_shuffle(out, self.cfg.stem) if self.cfg.stem > 1 else out

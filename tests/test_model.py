@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from srcore.config import SCALE_INPUTS, ModelConfig
+from srcore.config import EMBEDDED_SCALE_INPUTS, SCALE_INPUTS, ModelConfig
 from srcore.encodings import pad_reflect
 from srcore.model import DCTBranch, DualDomainUNet, DWTBranch
 
@@ -166,6 +166,9 @@ def test_the_scale_reaches_a_multi_scale_network(how):
     torch.manual_seed(0)
     m = DualDomainUNet(cfg).eval()
     torch.nn.init.normal_(m.out.weight, std=0.1)  # zero-init would hide every input
+    for name, w in m.named_parameters():
+        if name.split(".")[-2] == "film":  # zero-init too: each block starts unmodulated
+            torch.nn.init.normal_(w, std=0.1)
     y0 = torch.rand(2, 3, 64, 64) * 2 - 1
     t = torch.tensor([3.0, 3.0])
 
@@ -179,7 +182,8 @@ def test_the_scale_reaches_a_multi_scale_network(how):
     mixed = run(torch.tensor([2.5, 4.0]))  # one scale per item
     assert torch.allclose(mixed[0], by_scale[2.5][0], atol=1e-6)
     assert torch.allclose(mixed[1], by_scale[4.0][1], atol=1e-6)
-    assert hasattr(m, "scale_embedding") == (how == "embedding")
+    assert hasattr(m, "scale_embedding") == (how in EMBEDDED_SCALE_INPUTS)
+    assert any("film" in k for k in m.state_dict()) == (how == "film")
     with pytest.raises(ValueError, match="needs the scale"):
         m.condition(y0)
 

@@ -60,7 +60,11 @@ def default_params() -> dict:
         ("model.scales", [4], "model.scales = [4] is not allowed: must be [] or two numbers"),
         ("model.scales", [2, 2], "model.scales = [2, 2] is not allowed: must be [] or two"),
         ("model.scales", [0.5, 4], "model.scales = [0.5, 4] is not allowed"),
-        ("model.scale_input", "film", "model.scale_input = 'film' is not allowed: must be one of"),
+        (
+            "model.scale_input",
+            "affine",
+            "model.scale_input = 'affine' is not allowed: must be one of",
+        ),
         ("evaluate.scales", [2, 2], "evaluate.scales = [2, 2] is not allowed: must be a list of"),
         ("evaluate.scales", [9], "evaluate.scales = [9] is not allowed"),
         ("evaluate.degradations", ["real", "real"], "evaluate.degradations = ['real', 'real']"),
