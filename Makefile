@@ -27,7 +27,7 @@ report: install
 	$(BIN)/python -m srcore.report
 
 test: install
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs --durations=10
 
 test-fast: install
 	$(BIN)/python -m pytest -q -rs -m "not slow"

@@ -85,7 +85,7 @@ def bench_srcore(
     cuda_graph: bool = False,
 ) -> dict:
     torch.manual_seed(0)
-    cfg = cfg or ModelConfig(width=64)
+    cfg = cfg or ModelConfig(width=64, scales=())  # one scale, as the notebook's network
     model = DualDomainUNet(cfg).to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
         res["notebook"] = bench_notebook(a.notebook, dev, a.size, a.batch, n_train, n_sample, sync)
     else:
         res["notebook_skipped"] = f"{a.notebook} not found"
-    cfg = ModelConfig(width=a.width, stem=a.stem, dct_block=a.dct_block)
+    cfg = ModelConfig(width=a.width, stem=a.stem, dct_block=a.dct_block, scales=())
     args = (dev, a.size, a.batch, n_train, n_sample, sync, a.compile, cfg, a.cuda_graph)
     res["srcore"] = bench_srcore(*args)
     if res["notebook"]:

@@ -5,13 +5,15 @@
 #   scripts/study_real_parts.sh [DATASETS]
 #   DATASETS: a folder with Set5/ and Set14/ (default ../shared/datasets)
 #
-# Each experiment turns every part of the `real` group off but one (the group's own keys, no code
-# of its own): real-noise keeps the second stage's Gaussian noise (sigma 5 to 25 on the LR),
-# real-jpeg the final JPEG (quality 30 to 95), real-blur the first stage's blur kernels (sigma 0.2
-# to 3, sinc at 10 %) without the final sinc. JPEG cannot be switched off: the others pass through
-# quality 100 (4:2:0 chroma), which moves Y little. Models are x4 alone (model.scales []), as in
-# metrics/study_real.md. One worker: on a 2-core CPU two trainings at once are slower. Needs the
-# environment (make install, source .venv/bin/activate) and a reproduced workspace.
+# Each experiment turns every part of the `real` group off (real-off) or all but one (the group's
+# own keys, no code of its own): real-noise keeps the second stage's Gaussian noise (sigma 5 to 25
+# on the LR), real-jpeg the final JPEG (quality 30 to 95), real-blur the first stage's blur kernels
+# (sigma 0.2 to 3, sinc at 10 %) without the final sinc. What cannot be switched off stays in every
+# row, real-off included: the shrink to the LR size by a random one of area, bilinear and bicubic
+# (not antialiased, as Real-ESRGAN's), a 0.1-sigma kernel and JPEG at quality 100 (4:2:0 chroma).
+# Models are x4 alone (model.scales []), as in metrics/study_real.md. One worker: on a 2-core CPU
+# two trainings at once are slower. Needs the environment (make install, source
+# .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
@@ -21,20 +23,22 @@ COLUMNS_KEPT="^(Experiment|$SCORES|real\\.($SCORES))\$"
 dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
 git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
   { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
-NAMES=(real-noise real-jpeg real-blur)
+NAMES=(real-off real-noise real-jpeg real-blur)
 dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
 restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
 trap restore EXIT  # whatever happens, the workspace ends at HEAD
 
 OFF=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
-  -S train.degradation=real -S "real.blur_sigma=[0.1,0.1]" -S "real.resize_chances=[0,0,1]"
+  -S train.degradation=real -S "real.blur_sigma=[0.1,0.1]" -S real.sinc_prob=0
+  -S "real.resize_chances=[0,0,1]"
   -S real.gaussian_noise_prob=1 -S "real.noise_range=[0,0]" -S "real.jpeg_range=[100,100]"
   -S real.second_blur_prob=0 -S "real.resize_chances2=[0,0,1]" -S "real.noise_range2=[0,0]"
   -S "real.jpeg_range2=[100,100]" -S real.final_sinc_prob=0)
 queue() { dvc exp run --queue -n "$1" "${OFF[@]}" "${@:2}" >/dev/null; }
+queue real-off
 queue real-noise -S "real.noise_range2=[5,25]"
 queue real-jpeg -S "real.jpeg_range2=[30,95]"
-queue real-blur -S "real.blur_sigma=[0.2,3.0]"
+queue real-blur -S "real.blur_sigma=[0.2,3.0]" -S real.sinc_prob=0.1
 echo "queued ${NAMES[*]}"
 
 dvc queue start -j 1
@@ -45,9 +49,9 @@ dvc queue status
   echo "# The real degradation part by part: \`scripts/study_real_parts.sh\`, then \`dvc exp show --md\`"
   echo
   echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an"
-  echo "x4 model trained on one part of the \`real\` pipeline and scored on clean LR (no prefix) and on the same part"
-  echo "(\`real.\`, fixed draws per image name). \`*_gain\` is over bicubic of the same LR; psnr_y: the"
-  echo "validation images (chelsea, coffee)."
+  echo "x4 model trained on one part of the \`real\` pipeline (real-off: none) and scored on clean LR (no"
+  echo "prefix) and on the same part (\`real.\`, fixed draws per image name). \`*_gain\` is over bicubic of"
+  echo "the same LR; psnr_y: the validation images (chelsea, coffee)."
   echo
   dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
 } >metrics/study_real_parts.md.tmp

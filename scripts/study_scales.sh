@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# The any-scale study behind metrics/study_scales.md: one model trained over x1..x4 (both ways of
-# telling it the scale, and a narrower range) against dedicated x2, x3 and x4 models of the same
-# budget, on Set5 and Set14 at x2, x2.5, x3, x3.5 and x4; the x4 model and both scale inputs again
-# with another seed, to see how far a difference is noise; the default model and the x2 model with
-# 4,500 steps (the 10-minute budget of a training on a 2-core CPU), both at width 48, and the scale
-# given as FiLM (two seeds). Through DVC's experiment queue.
+# The any-scale study behind metrics/study_scales.md: one model trained over x1..x4 (the three
+# ways of telling it the scale, and a narrower range) against dedicated x2, x3 and x4 models of the
+# same budget, on Set5 and Set14 at x2, x2.5, x3, x3.5 and x4; the x4 model and every scale input
+# again with another seed, to see how far a difference is noise; the input-plane model and the x2
+# model with 4,500 steps (the 10-minute budget of a training on a 2-core CPU) and both at width 48.
+# Through DVC's experiment queue.
 #
 #   scripts/study_scales.sh [DATASETS]
 #   DATASETS: a folder with Set5/ and Set14/ (default ../shared/datasets)
 #
 # Every experiment is queued (`dvc exp run --queue`, `dvc queue start`, one worker: on a 2-core
 # CPU two trainings at once are slower than one after the other) and scored on clean (bicubic) LR
-# only. `any-channel` is the default model (model.scales [1, 4], scale_input channel).
+# only. `any-film` is the default model (model.scales [1, 4], scale_input film).
 # scripts/scales_table.py turns `dvc exp show --json` into the table. Needs the environment
 # (make install, source .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
@@ -20,6 +20,7 @@ DATA=$(cd "${1:-../shared/datasets}" && pwd)
 COMMON=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "evaluate.degradations=[bicubic]")
 SINGLE=(-S "model.scales=[]" -S "evaluate.scales=[]")
 ANY=(-S "evaluate.scales=[2,2.5,3,3.5]")
+CHANNEL=("${ANY[@]}" -S model.scale_input=channel)
 
 dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
 git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
@@ -35,14 +36,14 @@ queue x4 "${SINGLE[@]}"
 queue x2 "${SINGLE[@]}" -S prepare.scale=2
 queue x3 "${SINGLE[@]}" -S prepare.scale=3
 queue any "${ANY[@]}" -S model.scale_input=embedding
-queue any-channel "${ANY[@]}"
+queue any-channel "${CHANNEL[@]}"
 queue any-2to4 "${ANY[@]}" -S "model.scales=[2,4]" -S model.scale_input=embedding
 queue x4-seed7 "${SINGLE[@]}" -S train.seed=7
-queue any-channel-seed7 "${ANY[@]}" -S train.seed=7
+queue any-channel-seed7 "${CHANNEL[@]}" -S train.seed=7
 queue any-seed7 "${ANY[@]}" -S model.scale_input=embedding -S train.seed=7
-queue any-channel-steps4500 "${ANY[@]}" -S train.steps=4500
+queue any-channel-steps4500 "${CHANNEL[@]}" -S train.steps=4500
 queue x2-steps4500 "${SINGLE[@]}" -S prepare.scale=2 -S train.steps=4500
-queue any-channel-w48 "${ANY[@]}" -S model.width=48
+queue any-channel-w48 "${CHANNEL[@]}" -S model.width=48
 queue x2-w48 "${SINGLE[@]}" -S prepare.scale=2 -S model.width=48
 queue any-film "${ANY[@]}" -S model.scale_input=film
 queue any-film-seed7 "${ANY[@]}" -S model.scale_input=film -S train.seed=7

@@ -38,11 +38,8 @@ SAMPLERS = ("ancestral", "ddim")  # srcore.diffusion's two ways down the chain
 SCALES = (2, 3, 4)  # the upscaling factors a model can be trained for
 SEED = within(0, 2**31 - 1)  # every RNG seed: numpy's SeedSequence refuses negative ones
 DEGRADATIONS = ("bicubic", "real")  # how LR is made from HR: srcore.degrade, srcore.realworld
-SCALE_INPUTS = ("embedding", "channel", "film")
-EMBEDDED_SCALE_INPUTS = (
-    "embedding",
-    "film",
-)  # read back from the plane and embedded  # how a multi-scale network is told the scale
+SCALE_INPUTS = ("embedding", "channel", "film")  # how a multi-scale network is told the scale
+EMBEDDED_SCALE_INPUTS = ("embedding", "film")  # the network reads the plane back and embeds it
 
 
 def tile_fits(tile: int, overlap: int, multiple: int) -> bool:
@@ -131,7 +128,7 @@ class ModelConfig(Group):
         (scale_range, f"[] or two numbers, 1 <= low < high <= {MAX_SCALE}"),
     )
     scale_input: str = param(
-        "channel",
+        "film",
         "how a multi-scale network is told the scale: embedding (added to the time embedding), "
         "channel (a constant input plane) or film (a scale and shift of every block's features)",
         one_of(*SCALE_INPUTS),

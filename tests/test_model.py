@@ -188,6 +188,20 @@ def test_the_scale_reaches_a_multi_scale_network(how):
         m.condition(y0)
 
 
+def test_a_new_film_network_starts_unmodulated():
+    """FiLM's layers start at zero: before training the scale changes nothing, so a film model
+    starts as the network without a scale input and learns how much the scale should matter."""
+    torch.manual_seed(0)
+    m = DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=(1.0, 4.0), scale_input="film"))
+    film = {k: v for k, v in m.state_dict().items() if ".film." in k}
+    assert len(film) == 2 * 5 and all(not v.any() for v in film.values())  # 5 blocks at depth 2
+    torch.nn.init.normal_(m.out.weight, std=0.1)
+    y0, t = torch.rand(1, 3, 64, 64) * 2 - 1, torch.tensor([3.0])
+    with torch.no_grad():
+        at2, at4 = (m.eval()(y0, t, m.condition(y0, scale=s)) for s in (2.0, 4.0))
+    assert torch.equal(at2, at4)
+
+
 def test_a_single_scale_network_has_no_scale_input():
     torch.manual_seed(0)
     m, out = _run(ModelConfig(width=8, time_dim=16, scales=()), 64, 64)

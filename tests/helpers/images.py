@@ -16,10 +16,14 @@ def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 
 def tiny_model(seed: int = 0, **cfg) -> DualDomainUNet:
-    """A width-8 network whose output layer is not zero, so its residual is not trivial."""
+    """A width-8 network whose output layer (and FiLM layers, in a multi-scale one) are not zero,
+    so its residual is not trivial and depends on the scale."""
     torch.manual_seed(seed)
     m = DualDomainUNet(ModelConfig(width=8, time_dim=16, **{"scales": (), **cfg})).eval()
     torch.nn.init.normal_(m.out.weight, std=0.05)
+    for name, w in m.named_parameters():
+        if ".film." in name:
+            torch.nn.init.normal_(w, std=0.05)
     return m
 
 
