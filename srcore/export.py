@@ -182,9 +182,14 @@ def to_onnx(sampler: OneStepSampler, opset: int = OPSET):
     return proto
 
 
+# On the check's random inputs a trained FiLM model (per-channel gains up to 20) turns the two
+# runtimes' float rounding into up to 2 levels (on photos: 1); a wrong graph is tens of levels off.
+TOLERANCE = 2
+
+
 def check_graph(sampler: OneStepSampler, proto) -> None:
     """Run the graph with ONNX Runtime on sizes other than the export example's; a UserError if it
-    fails or differs from the module by more than one 8-bit level."""
+    fails or differs from the module by more than TOLERANCE 8-bit levels."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -199,7 +204,7 @@ def check_graph(sampler: OneStepSampler, proto) -> None:
         if got.shape != want.shape:
             raise UserError(f"the graph gives {got.shape} for {want.shape} on a {h} x {w} input")
         worst = np.abs(np.round(got * 255.0) - np.round(want * 255.0)).max(initial=0)
-        if worst > 1:
+        if worst > TOLERANCE:
             raise UserError(
                 f"the graph differs from PyTorch on a {h} x {w} input ({worst:g} levels)"
             )
