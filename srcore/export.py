@@ -183,7 +183,8 @@ def to_onnx(sampler: OneStepSampler, opset: int = OPSET):
 
 
 # On the check's random inputs a trained FiLM model (per-channel gains up to 20) turns the two
-# runtimes' float rounding into up to 2 levels (on photos: 1); a wrong graph is tens of levels off.
+# runtimes' float rounding into up to 2 levels (on photos: 1 away from a 4-pixel border, 2 at it);
+# a graph of another network is tens of levels off.
 TOLERANCE = 2
 
 

@@ -23,7 +23,7 @@ def tiny_model(seed: int = 0, **cfg) -> DualDomainUNet:
     torch.nn.init.normal_(m.out.weight, std=0.05)
     for name, w in m.named_parameters():
         if ".film." in name:
-            torch.nn.init.normal_(w, std=0.05)
+            torch.nn.init.normal_(w, std=0.1)
     return m
 
 
