@@ -8,6 +8,7 @@ import torch
 from srcore.config import EMBEDDED_SCALE_INPUTS, SCALE_INPUTS, ModelConfig
 from srcore.encodings import pad_reflect
 from srcore.model import DCTBranch, DualDomainUNet, DWTBranch
+from tests.helpers.images import tiny_model
 
 
 def _run(cfg, H, W, B=2):
@@ -162,13 +163,7 @@ def test_the_block_dct_branch_processes_each_blocks_coefficients():
 
 @pytest.mark.parametrize("how", SCALE_INPUTS)
 def test_the_scale_reaches_a_multi_scale_network(how):
-    cfg = ModelConfig(width=8, time_dim=16, scales=(1.0, 4.0), scale_input=how)
-    torch.manual_seed(0)
-    m = DualDomainUNet(cfg).eval()
-    torch.nn.init.normal_(m.out.weight, std=0.1)  # zero-init would hide every input
-    for name, w in m.named_parameters():
-        if name.split(".")[-2] == "film":  # zero-init too: each block starts unmodulated
-            torch.nn.init.normal_(w, std=0.1)
+    m = tiny_model(scales=(1.0, 4.0), scale_input=how)  # output and FiLM layers not zero
     y0 = torch.rand(2, 3, 64, 64) * 2 - 1
     t = torch.tensor([3.0, 3.0])
 
