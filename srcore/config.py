@@ -338,6 +338,10 @@ class RealConfig(Group):
     )
     jpeg_range2: tuple[float, ...] = param((30.0, 95.0), "second JPEG quality range", span(1, 100))
     final_sinc_prob: float = param(0.8, "chance of the final sinc filter", PROBABILITY)
+    antialias: bool = param(
+        False,
+        "shrinks by bilinear and bicubic antialiased, as Pillow and editors (false: Real-ESRGAN's)",
+    )
 
 
 @dataclass(frozen=True)

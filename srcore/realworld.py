@@ -2,7 +2,8 @@
 
 A two-stage random pipeline in the manner of Real-ESRGAN (Wang et al., 2021), written here:
 
-    stage 1   blur (srcore.kernels) -> resize (up / down / keep, area / bilinear / bicubic)
+    stage 1   blur (srcore.kernels) -> resize (up / down / keep, area / bilinear / bicubic;
+              antialiased or, as Real-ESRGAN, not: real.antialias)
               -> Gaussian or Poisson noise (colour or grey) -> JPEG
     stage 2   blur (with probability second_blur_prob) -> resize around the LR size -> noise
     final     in random order: [resize to the LR size + sinc, JPEG] or [JPEG, resize + sinc]
@@ -57,10 +58,15 @@ def blur(img: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
     return out[:, k - 1 :, k - 1 :]
 
 
-def resize(img: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
-    """img: 3 x H x W float in [0, 1] -> 3 x size (height, width), not clipped."""
-    align = {} if mode == "area" else {"align_corners": False}
-    return F.interpolate(img[None], size=size, mode=mode, **align)[0]
+def resize(
+    img: torch.Tensor, size: tuple[int, int], mode: str, antialias: bool = False
+) -> torch.Tensor:
+    """img: 3 x H x W float in [0, 1] -> 3 x size (height, width), not clipped. antialias: a
+    shrink by bilinear or bicubic widens its kernel by the factor, as Pillow and photo editors
+    do; without it (Real-ESRGAN's F.interpolate) frequencies above the new Nyquist fold back.
+    Area averaging is a box of the factor's width either way."""
+    extra = {} if mode == "area" else {"align_corners": False, "antialias": antialias}
+    return F.interpolate(img[None], size=size, mode=mode, **extra)[0]
 
 
 def gaussian_noise(
@@ -145,7 +151,8 @@ def _pass(
     if rng.random() < stage.blur_prob:
         img = blur(img, random_kernel(rng, stage.blur_sigma, cfg.sinc_prob))
     f = resize_factor(rng, stage.resize_chances, stage.resize_range)
-    img = resize(img, (max(1, int(size[0] * f)), max(1, int(size[1] * f))), _mode(rng))
+    new_size = (max(1, int(size[0] * f)), max(1, int(size[1] * f)))
+    img = resize(img, new_size, _mode(rng), cfg.antialias)
     gray = rng.random() < cfg.gray_noise_prob
     if rng.random() < cfg.gaussian_noise_prob:
         img = gaussian_noise(img, rng.uniform(*stage.noise_range), gray, rng)
@@ -171,7 +178,7 @@ def real_lr(
     quality, mode = round(rng.uniform(*cfg.jpeg_range2)), _mode(rng)
 
     def resize_and_sinc(x: torch.Tensor) -> torch.Tensor:
-        x = resize(x, lr_size, mode)
+        x = resize(x, lr_size, mode, cfg.antialias)
         return x if final is None else blur(x, final)
 
     if rng.random() < 0.5:

@@ -73,9 +73,9 @@ def test_blur_keeps_the_size_of_an_image_smaller_than_its_kernel():
 def _recorded_resizes(monkeypatch) -> list[tuple[int, int]]:
     sizes, resize = [], realworld.resize
 
-    def spy(img, size, mode):
+    def spy(img, size, mode, antialias=False):
         sizes.append(size)
-        return resize(img, size, mode)
+        return resize(img, size, mode, antialias)
 
     monkeypatch.setattr(realworld, "resize", spy)
     return sizes
@@ -115,6 +115,16 @@ def test_resize_factors_come_from_the_chosen_way_and_range():
     assert 1 <= min(up) and max(up) <= 1.5 and max(up) > 1.4
     assert 0.3 <= min(down) and min(down) < 0.35 and max(down) <= 1
     assert realworld.resize_factor(rng, (0, 0, 1), span) == 1.0
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_an_antialiased_shrink_removes_what_the_plain_one_folds_back(mode):
+    x = torch.arange(96.0)  # stripes of period 3 HR pixels: above the Nyquist limit of a x4 LR
+    stripes = (0.5 + 0.4 * torch.cos(2 * torch.pi * x / 3)).expand(3, 96, 96)
+    plain = realworld.resize(stripes, (24, 24), mode)
+    smooth = realworld.resize(stripes, (24, 24), mode, antialias=True)
+    assert plain.std() > 0.1 and smooth.std() < 0.02
+    assert abs(smooth.mean() - 0.5) < 0.01
 
 
 GENTLE = RealConfig(  # almost no degradation: each test below turns one setting up
@@ -160,6 +170,21 @@ def test_each_setting_reaches_the_pipeline(change, loss):
     cfg = dataclasses.replace(GENTLE, **change)
     worse = [psnr(realworld.real_lr(hr, (32, 32), cfg, generator(k)), clean) for k in range(4)]
     assert min(gentle) > 30 and np.mean(gentle) - np.mean(worse) > loss
+
+
+def test_antialiased_shrinks_bring_the_pipeline_to_pillows_lr():
+    y, x = np.mgrid[0:128, 0:128]  # fine detail: periods of 3 and 5 HR pixels
+    wave = 128 + 60 * np.sin(2 * np.pi * x / 3) + 60 * np.cos(2 * np.pi * y / 5)
+    hr = np.repeat(wave[..., None], 3, axis=2).astype(np.uint8)
+    pillow = degrade(hr, 4)[1]
+    smooth = dataclasses.replace(GENTLE, antialias=True)
+    gains = []
+    for key in range(6):  # the shrink's mode is drawn per key: area keeps its box either way
+        plain = psnr(realworld.real_lr(hr, (32, 32), GENTLE, generator(key)), pillow)
+        antialiased = psnr(realworld.real_lr(hr, (32, 32), smooth, generator(key)), pillow)
+        assert antialiased == plain or (plain < 20 and antialiased > 40)
+        gains.append(antialiased - plain)
+    assert sum(g > 0 for g in gains) >= 3
 
 
 @pytest.mark.parametrize("scale,size", [(4, (52, 36)), (3, (51, 99)), (2, (128, 128))])

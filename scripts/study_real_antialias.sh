@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The real pipeline with antialiased shrinks (real.antialias=true), against Real-ESRGAN's plain
+# ones, through DVC's experiment queue -> metrics/study_real_antialias.md.
+#
+#   scripts/study_real_antialias.sh [DATASETS]
+#   DATASETS: a folder with Set5/ and Set14/ (default ../shared/datasets)
+#
+# Every row trains and scores with real.antialias=true, so its `real.` columns score the
+# antialiased pipeline (fixed draws per image name): clean-aa is the clean x4 model on it, real-aa
+# a model trained on it, real-off-aa a model trained on its shrink alone (the keys of
+# scripts/study_real_parts.sh's real-off). Models are x4 alone (model.scales []), as in
+# metrics/study_real.md and metrics/study_real_parts.md. One worker: on a 2-core CPU two trainings
+# at once are slower. Needs the environment (make install, source .venv/bin/activate) and a
+# reproduced workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=$(cd "${1:-../shared/datasets}" && pwd)
+SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
+COLUMNS_KEPT="^(Experiment|$SCORES|real\\.($SCORES))\$"
+
+dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
+git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
+  { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
+NAMES=(clean-aa real-aa real-off-aa)
+dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
+restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
+trap restore EXIT  # whatever happens, the workspace ends at HEAD
+
+AA=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
+  -S real.antialias=true)
+OFF=(-S "real.blur_sigma=[0.1,0.1]" -S real.sinc_prob=0 -S "real.resize_chances=[0,0,1]"
+  -S real.gaussian_noise_prob=1 -S "real.noise_range=[0,0]" -S "real.jpeg_range=[100,100]"
+  -S real.second_blur_prob=0 -S "real.resize_chances2=[0,0,1]" -S "real.noise_range2=[0,0]"
+  -S "real.jpeg_range2=[100,100]" -S real.final_sinc_prob=0)
+queue() { dvc exp run --queue -n "$1" "${AA[@]}" "${@:2}" >/dev/null; }
+queue clean-aa
+queue real-aa -S train.degradation=real
+queue real-off-aa -S train.degradation=real "${OFF[@]}"
+echo "queued ${NAMES[*]}"
+
+dvc queue start -j 1
+while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
+dvc queue status
+
+{
+  echo "# The real pipeline with antialiased shrinks: \`scripts/study_real_antialias.sh\`, then \`dvc exp show --md\`"
+  echo
+  echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an"
+  echo "x4 model scored on clean LR (no prefix) and on the \`real\` pipeline with real.antialias=true (\`real.\`,"
+  echo "fixed draws per image name; real-off-aa: its shrink alone). \`*_gain\` is over bicubic of the same LR;"
+  echo "psnr_y: the validation images (chelsea, coffee)."
+  echo
+  dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
+} >metrics/study_real_antialias.md.tmp
+mv metrics/study_real_antialias.md.tmp metrics/study_real_antialias.md
+echo "wrote metrics/study_real_antialias.md"
