@@ -212,6 +212,12 @@ class TrainConfig(Group):
         ((lambda v: 0 <= v < 1), "in [0, 1)"),
     )
     seed: int = param(144, "seed of the weights, batches and noise (SEED)", SEED)
+    integer_share: float = param(
+        0.0,
+        "multi-scale training: share of patches at an integer scale >= 2 of model.scales (drawn "
+        "evenly), the others anywhere in the range",
+        PROBABILITY,
+    )
     degradation: str = param(
         "bicubic",
         "LR of the training patches: bicubic (textbook), real (drawn per patch: the real group)",

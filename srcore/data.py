@@ -8,6 +8,7 @@ thread.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -45,6 +46,7 @@ class PatchBatches:
         real: RealPatches | None = None,
         y0_of: dict[str, np.ndarray] | None = None,
         scales: tuple[float, ...] | None = None,
+        integer_share: float = 0.0,
     ):
         if index.empty:
             raise UserError(
@@ -54,6 +56,8 @@ class PatchBatches:
         self.index, self.batch_size, self.seed = index, batch_size, seed
         self.cache, self.split, self._images, self.real = cache, split, None, real
         self.y0_of, self.scales = y0_of, tuple(scales) if scales else None
+        self.integers = integer_scales(self.scales) if integer_share else ()
+        self.integer_share = integer_share if self.integers else 0.0
 
     @property
     def images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -113,10 +117,24 @@ class PatchBatches:
         keys = [(self.seed, k, j) for j in items]
         scales = None
         if self.scales is not None:  # own generators: the real draws stay those of (seed, k, j)
-            scales = [
-                np.random.default_rng([*key, _SCALE_TAG]).uniform(*self.scales) for key in keys
-            ]
+            scales = [self.draw_scale(np.random.default_rng([*key, _SCALE_TAG])) for key in keys]
         return self.rows(self.index.iloc[picks[items.start : items.stop]], keys, scales)
+
+    def draw_scale(self, rng: np.random.Generator) -> float:
+        """One patch's scale: uniform over the range, or with chance integer_share one of its
+        integer scales >= 2. Where that scale divides the patch side (2 and 4 of 128) the LR grid
+        meets the HR grid as in the benchmarks; a drawn 2.03 shifts it across the patch."""
+        s = rng.uniform(*self.scales)
+        if self.integer_share and rng.random() < self.integer_share:
+            s = float(self.integers[rng.integers(len(self.integers))])
+        return s
+
+
+def integer_scales(scales: tuple[float, ...] | None) -> tuple[int, ...]:
+    """The integer scales >= 2 inside a (low, high) range: (2, 3, 4) for (1, 4)."""
+    if not scales:
+        return ()
+    return tuple(range(max(2, math.ceil(scales[0])), math.floor(scales[1]) + 1))
 
 
 class TrainSteps(torch.utils.data.Dataset):

@@ -81,7 +81,10 @@ def main() -> int:
     real = RealPatches(p.real, p.prepare.scale) if p.train.degradation == "real" else None
     train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
     batch, seed, scales = p.train.batch_size, p.train.seed, p.model.scales
-    train_data = PatchBatches(cache, train_rows, "train", batch, seed, real, scales=scales)
+    share = p.train.integer_share
+    train_data = PatchBatches(
+        cache, train_rows, "train", batch, seed, real, scales=scales, integer_share=share
+    )
     valid_data = None
     if len(valid_rows):  # scored on the LR the model is trained for, as the evaluate stage does
         names = list(dict.fromkeys(valid_rows["image"]))

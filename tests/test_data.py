@@ -6,8 +6,8 @@ import torch
 
 from srcore.cache import INDEX_COLUMNS, save_array
 from srcore.config import RealConfig
-from srcore.data import PatchBatches, TrainSteps
-from srcore.degrade import degrade, patch_y0
+from srcore.data import PatchBatches, TrainSteps, integer_scales
+from srcore.degrade import applied_scale, degrade, patch_y0
 from srcore.realworld import RealPatches
 from srcore.tensors import to_tensor
 from tests.helpers.images import smooth_image
@@ -34,6 +34,22 @@ def test_each_patch_is_made_at_its_drawn_scale(tmp_path):
             assert torch.equal(y, to_tensor(patch_y0(hr8, 64 / lr_side)))
             seen.append(s)
     assert len(set(seen)) > 20 and min(seen) < 1.5 and max(seen) > 3  # spread over the range
+
+
+def test_an_integer_share_puts_that_share_at_integer_scales_and_keeps_the_other_draws(tmp_path):
+    def drawn(share):
+        patches = _patches(tmp_path, scales=(1.0, 4.0))
+        patches.integer_share, patches.integers = share, integer_scales((1.0, 4.0))
+        return np.array([s for k in range(40) for s in patches.batch(k)[3].tolist()])
+
+    plain, half, every = drawn(0.0), drawn(0.5), drawn(1.0)
+    assert integer_scales((1.0, 4.0)) == (2, 3, 4) and integer_scales((1.2, 3.9)) == (2, 3)
+    applied = [
+        np.float32(applied_scale(64, s)) for s in (2, 3, 4)
+    ]  # 64 / 21 for 3: 64 px is no multiple
+    assert set(every) == set(applied) and 0.4 < np.isin(half, applied).mean() < 0.6
+    moved = half != plain  # a patch not moved to an integer keeps the range's own draw
+    assert np.isin(half[moved], applied).all() and (~moved).sum() > 100
 
 
 def test_scales_are_keyed_by_step_and_item_and_shared_exactly_between_ranks(tmp_path):
