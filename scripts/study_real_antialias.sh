@@ -8,10 +8,11 @@
 # Every row trains and scores with real.antialias=true, so its `real.` columns score the
 # antialiased pipeline (fixed draws per image name): clean-aa is the clean x4 model on it, real-aa
 # a model trained on it, real-off-aa a model trained on its shrink alone (the keys of
-# scripts/study_real_parts.sh's real-off). Models are x4 alone (model.scales []), as in
-# metrics/study_real.md and metrics/study_real_parts.md. One worker: on a 2-core CPU two trainings
-# at once are slower. Needs the environment (make install, source .venv/bin/activate) and a
-# reproduced workspace.
+# scripts/study_real_parts.sh's real-off); clean-light and light-aa do the same on a lighter preset
+# (LIGHT below: Real-ESRGAN's kinds, milder ranges, rare sinc). Models are x4 alone
+# (model.scales []), as in metrics/study_real.md and metrics/study_real_parts.md. One worker: on a
+# 2-core CPU two trainings at once are slower. Needs the environment (make install, source
+# .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
@@ -21,7 +22,7 @@ COLUMNS_KEPT="^(Experiment|$SCORES|real\\.($SCORES))\$"
 dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
 git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
   { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
-NAMES=(clean-aa real-aa real-off-aa)
+NAMES=(clean-aa real-aa real-off-aa clean-light light-aa)
 dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
 restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
 trap restore EXIT  # whatever happens, the workspace ends at HEAD
@@ -32,10 +33,17 @@ OFF=(-S "real.blur_sigma=[0.1,0.1]" -S real.sinc_prob=0 -S "real.resize_chances=
   -S real.gaussian_noise_prob=1 -S "real.noise_range=[0,0]" -S "real.jpeg_range=[100,100]"
   -S real.second_blur_prob=0 -S "real.resize_chances2=[0,0,1]" -S "real.noise_range2=[0,0]"
   -S "real.jpeg_range2=[100,100]" -S real.final_sinc_prob=0)
+LIGHT=(-S "real.blur_sigma=[0.2,1.5]" -S real.sinc_prob=0.05 -S "real.resize_range=[0.5,1.5]"
+  -S "real.noise_range=[1,20]" -S "real.poisson_range=[0.05,2]" -S "real.jpeg_range=[50,95]"
+  -S real.second_blur_prob=0.3 -S "real.blur_sigma2=[0.2,1.0]" -S "real.resize_range2=[0.7,1.2]"
+  -S "real.noise_range2=[1,15]" -S "real.poisson_range2=[0.05,1.5]" -S "real.jpeg_range2=[50,95]"
+  -S real.final_sinc_prob=0.1)
 queue() { dvc exp run --queue -n "$1" "${AA[@]}" "${@:2}" >/dev/null; }
 queue clean-aa
 queue real-aa -S train.degradation=real
 queue real-off-aa -S train.degradation=real "${OFF[@]}"
+queue clean-light "${LIGHT[@]}"
+queue light-aa -S train.degradation=real "${LIGHT[@]}"
 echo "queued ${NAMES[*]}"
 
 dvc queue start -j 1
@@ -46,9 +54,10 @@ dvc queue status
   echo "# The real pipeline with antialiased shrinks: \`scripts/study_real_antialias.sh\`, then \`dvc exp show --md\`"
   echo
   echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an"
-  echo "x4 model scored on clean LR (no prefix) and on the \`real\` pipeline with real.antialias=true (\`real.\`,"
-  echo "fixed draws per image name; real-off-aa: its shrink alone). \`*_gain\` is over bicubic of the same LR;"
-  echo "psnr_y: the validation images (chelsea, coffee)."
+  echo "x4 model scored on clean LR (no prefix) and on the \`real\` pipeline with real.antialias=true"
+  echo "(\`real.\`, fixed draws per image name; real-off-aa: its shrink alone; clean-light, light-aa:"
+  echo "the lighter preset). \`*_gain\` is over bicubic of the same LR; psnr_y: the validation images"
+  echo "(chelsea, coffee)."
   echo
   dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
 } >metrics/study_real_antialias.md.tmp

@@ -3,7 +3,8 @@
 # ways of telling it the scale, and a narrower range) against dedicated x2, x3 and x4 models of the
 # same budget, on Set5 and Set14 at x2, x2.5, x3, x3.5 and x4; the x4 model and every scale input
 # again with another seed, to see how far a difference is noise; the input-plane model and the x2
-# model with 4,500 steps (the 10-minute budget of a training on a 2-core CPU) and both at width 48.
+# model with 4,500 steps (the 10-minute budget of a training on a 2-core CPU) and both at width 48;
+# FiLM with half or all of the patches at the integer scales 2, 3 and 4 (train.integer_share).
 # Through DVC's experiment queue.
 #
 #   scripts/study_scales.sh [DATASETS]
@@ -11,7 +12,8 @@
 #
 # Every experiment is queued (`dvc exp run --queue`, `dvc queue start`, one worker: on a 2-core
 # CPU two trainings at once are slower than one after the other) and scored on clean (bicubic) LR
-# only. `any-film` is the default model (model.scales [1, 4], scale_input film).
+# only. `any-int50` is the default model (model.scales [1, 4], scale_input film, integer_share
+# 0.5); the rows before it pin the settings they were run with (scale_input, integer_share 0).
 # scripts/scales_table.py turns `dvc exp show --json` into the table. Needs the environment
 # (make install, source .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
@@ -19,14 +21,15 @@ cd "$(dirname "$0")/.."
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 COMMON=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "evaluate.degradations=[bicubic]")
 SINGLE=(-S "model.scales=[]" -S "evaluate.scales=[]")
-ANY=(-S "evaluate.scales=[2,2.5,3,3.5]")
+ANY=(-S "evaluate.scales=[2,2.5,3,3.5]" -S train.integer_share=0)
 CHANNEL=("${ANY[@]}" -S model.scale_input=channel)
 
 dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
 git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
   { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
 NAMES=(x4 x2 x3 any any-channel any-2to4 x4-seed7 any-channel-seed7 any-seed7
-  any-channel-steps4500 x2-steps4500 any-channel-w48 x2-w48 any-film any-film-seed7)
+  any-channel-steps4500 x2-steps4500 any-channel-w48 x2-w48 any-film any-film-seed7 any-int50
+  any-int50-seed7 any-int100)
 dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
 restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
 trap restore EXIT  # whatever happens, the workspace ends at HEAD
@@ -47,6 +50,10 @@ queue any-channel-w48 "${CHANNEL[@]}" -S model.width=48
 queue x2-w48 "${SINGLE[@]}" -S prepare.scale=2 -S model.width=48
 queue any-film "${ANY[@]}" -S model.scale_input=film
 queue any-film-seed7 "${ANY[@]}" -S model.scale_input=film -S train.seed=7
+FILM=(-S "evaluate.scales=[2,2.5,3,3.5]" -S model.scale_input=film)
+queue any-int50 "${FILM[@]}" -S train.integer_share=0.5
+queue any-int50-seed7 "${FILM[@]}" -S train.integer_share=0.5 -S train.seed=7
+queue any-int100 "${FILM[@]}" -S train.integer_share=1.0
 echo "queued ${NAMES[*]}"
 
 dvc queue start -j 1

@@ -213,7 +213,7 @@ class TrainConfig(Group):
     )
     seed: int = param(144, "seed of the weights, batches and noise (SEED)", SEED)
     integer_share: float = param(
-        0.0,
+        0.5,
         "multi-scale training: share of patches at an integer scale >= 2 of model.scales (drawn "
         "evenly), the others anywhere in the range",
         PROBABILITY,
