@@ -215,7 +215,7 @@ class TrainConfig(Group):
     integer_share: float = param(
         0.5,
         "multi-scale training: share of patches at an integer scale >= 2 of model.scales (drawn "
-        "evenly), the others anywhere in the range",
+        "evenly; none in the range: no effect), the others anywhere in the range",
         PROBABILITY,
     )
     degradation: str = param(
@@ -346,7 +346,8 @@ class RealConfig(Group):
     final_sinc_prob: float = param(0.8, "chance of the final sinc filter", PROBABILITY)
     antialias: bool = param(
         False,
-        "shrinks by bilinear and bicubic antialiased, as Pillow and editors (false: Real-ESRGAN's)",
+        "resizes as Pillow's: bilinear and bicubic shrinks antialiased, bicubic with a = -0.5 "
+        "(false: Real-ESRGAN's F.interpolate)",
     )
 
 
@@ -391,16 +392,19 @@ def yaml_key(group: str, f) -> str:
 
 def weight_settings(p: Params) -> dict[str, Any]:
     """{params.yaml key: value} of every setting that changes the trained weights (what a resumed
-    checkpoint must match): the real group only when training on real LR, model.scale_input only
-    for a multi-scale model. Fetch settings are covered by the data fingerprint instead."""
+    checkpoint must match): the real group only when training on real LR, model.scale_input and
+    train.integer_share only for a multi-scale model. Fetch settings are covered by the data
+    fingerprint instead."""
     out = {}
     groups = ["prepare", "model", "diffusion", "loss", "train"]
+    multi_scale = {"model.scale_input", "train.integer_share"}
     for group in groups + (["real"] if p.train.degradation == "real" else []):
         g = getattr(p, group)
         for f in fields(g):
-            if f.metadata.get("weights", True) and f"{group}.{f.name}" != "model.scale_input":
+            if f.metadata.get("weights", True) and f"{group}.{f.name}" not in multi_scale:
                 v = getattr(g, f.name)
                 out[yaml_key(group, f)] = list(v) if isinstance(v, tuple) else v
     if p.model.scales:
         out["model.scale_input"] = p.model.scale_input
+        out["train.integer_share"] = p.train.integer_share
     return out

@@ -3,7 +3,7 @@
 A two-stage random pipeline in the manner of Real-ESRGAN (Wang et al., 2021), written here:
 
     stage 1   blur (srcore.kernels) -> resize (up / down / keep, area / bilinear / bicubic;
-              antialiased or, as Real-ESRGAN, not: real.antialias)
+              Pillow's antialiased kernels or, as Real-ESRGAN, not: real.antialias)
               -> Gaussian or Poisson noise (colour or grey) -> JPEG
     stage 2   blur (with probability second_blur_prob) -> resize around the LR size -> noise
     final     in random order: [resize to the LR size + sinc, JPEG] or [JPEG, resize + sinc]
@@ -61,10 +61,11 @@ def blur(img: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
 def resize(
     img: torch.Tensor, size: tuple[int, int], mode: str, antialias: bool = False
 ) -> torch.Tensor:
-    """img: 3 x H x W float in [0, 1] -> 3 x size (height, width), not clipped. antialias: a
-    shrink by bilinear or bicubic widens its kernel by the factor, as Pillow and photo editors
-    do; without it (Real-ESRGAN's F.interpolate) frequencies above the new Nyquist fold back.
-    Area averaging is a box of the factor's width either way."""
+    """img: 3 x H x W float in [0, 1] -> 3 x size (height, width), not clipped. antialias: as
+    Pillow resizes, a shrink by bilinear or bicubic widens its kernel by the factor and bicubic's
+    kernel is a = -0.5 (torch's antialiased kernels, which enlargements use too); without it
+    (Real-ESRGAN's F.interpolate, a = -0.75) frequencies above the new Nyquist fold back. Area
+    averaging is a box of the factor's width either way."""
     extra = {} if mode == "area" else {"align_corners": False, "antialias": antialias}
     return F.interpolate(img[None], size=size, mode=mode, **extra)[0]
 

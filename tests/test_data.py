@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from srcore.cache import INDEX_COLUMNS, save_array
@@ -13,13 +14,15 @@ from srcore.tensors import to_tensor
 from tests.helpers.images import smooth_image
 
 
-def _patches(tmp_path, scales=(1.0, 4.0), real=None, batch_size=8) -> PatchBatches:
+def _patches(tmp_path, scales=(1.0, 4.0), real=None, batch_size=8, share=0.0) -> PatchBatches:
     img = smooth_image(96, 96)
     save_array(tmp_path / "train" / "a.png.hr.npy", img)
     save_array(tmp_path / "train" / "a.png.y0.npy", degrade(img, 4)[2])
     rows = [("train", "a.png", t, left, 64) for t in (0, 32) for left in (0, 32)]
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
-    return PatchBatches(tmp_path, index, "train", batch_size, 5, real, scales=scales)
+    return PatchBatches(
+        tmp_path, index, "train", batch_size, 5, real, scales=scales, integer_share=share
+    )
 
 
 def test_each_patch_is_made_at_its_drawn_scale(tmp_path):
@@ -38,22 +41,28 @@ def test_each_patch_is_made_at_its_drawn_scale(tmp_path):
 
 def test_an_integer_share_puts_that_share_at_integer_scales_and_keeps_the_other_draws(tmp_path):
     def drawn(share):
-        patches = _patches(tmp_path, scales=(1.0, 4.0))
-        patches.integer_share, patches.integers = share, integer_scales((1.0, 4.0))
+        patches = _patches(tmp_path, scales=(1.0, 4.0), share=share)
         return np.array([s for k in range(40) for s in patches.batch(k)[3].tolist()])
 
     plain, half, every = drawn(0.0), drawn(0.5), drawn(1.0)
     assert integer_scales((1.0, 4.0)) == (2, 3, 4) and integer_scales((1.2, 3.9)) == (2, 3)
-    applied = [
-        np.float32(applied_scale(64, s)) for s in (2, 3, 4)
-    ]  # 64 / 21 for 3: 64 px is no multiple
-    assert set(every) == set(applied) and 0.4 < np.isin(half, applied).mean() < 0.6
+    applied = [np.float32(applied_scale(64, s)) for s in (2, 3, 4)]  # 3: 64 / 21 on 64 pixels
+    counts = [(every == a).sum() for a in applied]
+    assert sum(counts) == len(every) and min(counts) > len(every) / 4  # evenly, nothing else
     moved = half != plain  # a patch not moved to an integer keeps the range's own draw
-    assert np.isin(half[moved], applied).all() and (~moved).sum() > 100
+    assert 0.35 < moved.mean() < 0.6 and np.isin(half[moved], applied).all()
+    assert np.array_equal(drawn(0.5), half)  # a pure function of the key
 
 
-def test_scales_are_keyed_by_step_and_item_and_shared_exactly_between_ranks(tmp_path):
-    patches = _patches(tmp_path, scales=(2.0, 4.0))
+def test_a_range_without_an_integer_scale_from_2_ignores_the_share(tmp_path):
+    patches = _patches(tmp_path, scales=(1.0, 1.9), share=1.0)
+    assert patches.integer_share == 0.0
+    assert all(1.0 <= s <= 1.9 + 1e-6 for s in patches.batch(0)[3].tolist())
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5])
+def test_scales_are_keyed_by_step_and_item_and_shared_exactly_between_ranks(tmp_path, share):
+    patches = _patches(tmp_path, scales=(2.0, 4.0), share=share)
     whole = patches.batch(3)
     halves = [patches.batch(3, part, 2) for part in (0, 1)]
     for a, b in zip(whole, (torch.cat(t) for t in zip(*halves))):

@@ -70,15 +70,27 @@ def test_blur_keeps_the_size_of_an_image_smaller_than_its_kernel():
     assert out.shape == small.shape and out.std() < small.std()
 
 
-def _recorded_resizes(monkeypatch) -> list[tuple[int, int]]:
+def _recorded_resizes(monkeypatch, flags: list | None = None) -> list[tuple[int, int]]:
     sizes, resize = [], realworld.resize
 
     def spy(img, size, mode, antialias=False):
         sizes.append(size)
+        if flags is not None:
+            flags.append(antialias)
         return resize(img, size, mode, antialias)
 
     monkeypatch.setattr(realworld, "resize", spy)
     return sizes
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_every_resize_of_the_pipeline_follows_the_antialias_setting(antialias, monkeypatch):
+    flags = []
+    sizes = _recorded_resizes(monkeypatch, flags)
+    cfg = RealConfig(antialias=antialias)
+    for key in range(4):
+        realworld.real_lr(smooth_image(96, 128), (24, 32), cfg, generator(key))
+    assert len(sizes) == 12 and flags == [antialias] * 12  # the two stages' and the final one
 
 
 @pytest.mark.parametrize("mode", realworld.RESIZE_MODES)
