@@ -13,6 +13,7 @@
 # evaluate.scales to [] in params.yaml, dvc repro and commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 BENCH="evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]"
 # the table's columns: the metrics that the targets name, sampling times, and every setting the study varies
@@ -38,12 +39,9 @@ w() {  # w NAME [SETTING ...]: an evaluation-only experiment in the workspace
   echo "ran $name: $*"
 }
 
-dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
 NAMES=(default steps-4 steps-15 ddim-4 ddim-15 samples-4 steps-4-samples-4 ensemble steps-4-ensemble kappa-0.5 kappa-1
        kappa-4 lr-0.002 steps-750 laplacian-1 seed-1 seed-2)
-dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
-restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
-trap restore EXIT  # whatever happens, the workspace ends at HEAD
+study_begin "${NAMES[@]}"
 E=(evaluate.steps=1 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=false)  # the defaults
 w default "${E[@]}"
 w steps-4 evaluate.steps=4 evaluate.sampler=ancestral evaluate.samples=1 evaluate.ensemble=false
@@ -69,9 +67,7 @@ q laplacian-1 loss.laplacian_weight=1.0
 q seed-1 train.seed=1
 q seed-2 train.seed=2
 
-dvc queue start -j 1
-while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
-dvc queue status
+run_queue
 
 {
   echo "# The study: \`scripts/study.sh\` (\`dvc exp run\`, \`dvc exp run --queue\` + \`dvc queue start\`), then \`dvc exp show --md\`"

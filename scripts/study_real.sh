@@ -14,18 +14,14 @@
 # evaluate.scales to [] in params.yaml, dvc repro and commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 BENCH="evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]"
 SCORES='psnr_y|psnr_y_gain|patch_psnr_y|patch_psnr_y_bicubic|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
 COLUMNS_KEPT="^(Experiment|$SCORES|real\\.($SCORES)|kappa|train\\.(steps|degradation))\$"
 
-dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
-git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
-  { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
 NAMES=(clean real real-kappa4 real-steps2500)
-dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
-restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
-trap restore EXIT  # whatever happens, the workspace ends at HEAD
+study_begin "${NAMES[@]}"
 
 dvc exp run -n clean -S "$BENCH" >/dev/null && echo "ran clean"
 restore  # the workspace back at HEAD before queueing (a queued experiment copies the workspace)
@@ -35,9 +31,7 @@ dvc exp run --queue -n real-steps2500 -S "$BENCH" -S train.degradation=real -S t
   >/dev/null
 echo "queued ${NAMES[*]:1}"
 
-dvc queue start -j 1
-while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
-dvc queue status
+run_queue
 
 {
   echo "# The real-photo study: \`scripts/study_real.sh\`, then \`dvc exp show --md\`"

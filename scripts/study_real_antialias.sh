@@ -15,17 +15,13 @@
 # .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
 COLUMNS_KEPT="^(Experiment|$SCORES|real\\.($SCORES))\$"
 
-dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
-git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
-  { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
 NAMES=(clean-aa real-aa real-off-aa clean-light light-aa)
-dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
-restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
-trap restore EXIT  # whatever happens, the workspace ends at HEAD
+study_begin "${NAMES[@]}"
 
 AA=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
   -S real.antialias=true)
@@ -46,9 +42,7 @@ queue clean-light "${LIGHT[@]}"
 queue light-aa -S train.degradation=real "${LIGHT[@]}"
 echo "queued ${NAMES[*]}"
 
-dvc queue start -j 1
-while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
-dvc queue status
+run_queue
 
 {
   echo "# The real pipeline with antialiased shrinks: \`scripts/study_real_antialias.sh\`, then \`dvc exp show --md\`"

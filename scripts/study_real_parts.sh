@@ -16,17 +16,13 @@
 # .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
 COLUMNS_KEPT="^(Experiment|$SCORES|real\\.($SCORES))\$"
 
-dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
-git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
-  { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
 NAMES=(real-off real-noise real-jpeg real-blur)
-dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
-restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
-trap restore EXIT  # whatever happens, the workspace ends at HEAD
+study_begin "${NAMES[@]}"
 
 OFF=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
   -S train.degradation=real -S "real.blur_sigma=[0.1,0.1]" -S real.sinc_prob=0
@@ -41,9 +37,7 @@ queue real-jpeg -S "real.jpeg_range2=[30,95]"
 queue real-blur -S "real.blur_sigma=[0.2,3.0]" -S real.sinc_prob=0.1
 echo "queued ${NAMES[*]}"
 
-dvc queue start -j 1
-while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
-dvc queue status
+run_queue
 
 {
   echo "# The real degradation part by part: \`scripts/study_real_parts.sh\`, then \`dvc exp show --md\`"

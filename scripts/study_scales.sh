@@ -18,21 +18,17 @@
 # (make install, source .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 COMMON=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "evaluate.degradations=[bicubic]")
 SINGLE=(-S "model.scales=[]" -S "evaluate.scales=[]")
 ANY=(-S "evaluate.scales=[2,2.5,3,3.5]" -S train.integer_share=0)
 CHANNEL=("${ANY[@]}" -S model.scale_input=channel)
 
-dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
-git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
-  { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
 NAMES=(x4 x2 x3 any any-channel any-2to4 x4-seed7 any-channel-seed7 any-seed7
   any-channel-steps4500 x2-steps4500 any-channel-w48 x2-w48 any-film any-film-seed7 any-int50
   any-int50-seed7 any-int100)
-dvc exp remove -q "${NAMES[@]}" 2>/dev/null || true  # a second run replaces the first
-restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
-trap restore EXIT  # whatever happens, the workspace ends at HEAD
+study_begin "${NAMES[@]}"
 
 queue() { dvc exp run --queue -n "$1" "${COMMON[@]}" "${@:2}" >/dev/null; }
 queue x4 "${SINGLE[@]}"
@@ -56,9 +52,7 @@ queue any-int50-seed7 "${FILM[@]}" -S train.integer_share=0.5 -S train.seed=7
 queue any-int100 "${FILM[@]}" -S train.integer_share=1.0
 echo "queued ${NAMES[*]}"
 
-dvc queue start -j 1
-while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do sleep 30; done
-dvc queue status
+run_queue
 
 dvc exp show --json --no-pager >metrics/study_scales.json.tmp
 python scripts/scales_table.py metrics/study_scales.json.tmp "${NAMES[@]}" >metrics/study_scales.md.tmp

@@ -1,0 +1,26 @@
+# What every study script does around its experiments; sourced by scripts/study*.sh.
+#
+#   study_begin NAME...   refuse a workspace that is not reproduced or not committed (the study
+#                         restores it), drop earlier runs of these names, restore it on exit
+#   run_queue             run the queued experiments with one worker and wait for them
+
+restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
+
+study_begin() {
+  dvc status --quiet || { echo "run dvc repro first: the workspace must hold the default model" >&2; exit 1; }
+  git diff --quiet HEAD -- params.yaml dvc.lock metrics dvclive ||
+    { echo "commit params.yaml, dvc.lock, metrics/ and dvclive/ first: the study restores them" >&2; exit 1; }
+  dvc exp remove -q "$@" 2>/dev/null || true  # a second run replaces the first
+  trap restore EXIT  # whatever happens, the workspace ends at HEAD
+}
+
+# One worker: on a 2-core CPU two trainings at once are much slower than one after the other. A
+# worker can exit with experiments still queued; a new one is started only when none is left.
+run_queue() {
+  local s
+  while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do
+    grep -q "Worker status: 0 active, 0 idle" <<<"$s" && dvc queue start -j 1 >/dev/null
+    sleep 30
+  done
+  dvc queue status
+}
