@@ -102,7 +102,8 @@ def main(path: str, names: list[str]) -> None:
     print("above: 0, every scale uniform in the range; any-int50 is the default model);")
     print("any-2to4: model.scales [2, 4], embedding; -seed7: train.seed 7 instead of 144;")
     print("-steps4500: 4,500 steps instead of 1,500 (the 10-minute budget of a training here);")
-    print("-w48: model.width 48 instead of 32 (the same 1,500 steps). All")
+    print("-w48: model.width 48 instead of 32 (the same 1,500 steps); -p192: 192-pixel patches")
+    print("instead of 128 (prepare.patch; 2.25x the pixels of a step). All")
     print("else: the default settings. '-': a scale that model does not take.\n")
     print("\n".join(table(metrics, names)))
 

@@ -4,7 +4,8 @@
 # same budget, on Set5 and Set14 at x2, x2.5, x3, x3.5 and x4; the x4 model and every scale input
 # again with another seed, to see how far a difference is noise; the input-plane model and the x2
 # model with 4,500 steps (the 10-minute budget of a training on a 2-core CPU) and both at width 48;
-# FiLM with half or all of the patches at the integer scales 2, 3 and 4 (train.integer_share).
+# FiLM with half or all of the patches at the integer scales 2, 3 and 4 (train.integer_share);
+# that model and the dedicated ones on 192-pixel patches (prepare.patch).
 # Through DVC's experiment queue.
 #
 #   scripts/study_scales.sh [DATASETS]
@@ -27,7 +28,7 @@ CHANNEL=("${ANY[@]}" -S model.scale_input=channel)
 
 NAMES=(x4 x2 x3 any any-channel any-2to4 x4-seed7 any-channel-seed7 any-seed7
   any-channel-steps4500 x2-steps4500 any-channel-w48 x2-w48 any-film any-film-seed7 any-int50
-  any-int50-seed7 any-int100)
+  any-int50-seed7 any-int100 any-int50-p192 any-int50-p192-seed7 x2-p192 x3-p192 x4-p192)
 study_begin "${NAMES[@]}"
 
 queue() { dvc exp run --queue -n "$1" "${COMMON[@]}" "${@:2}" >/dev/null; }
@@ -50,6 +51,12 @@ FILM=(-S "evaluate.scales=[2,2.5,3,3.5]" -S model.scale_input=film)
 queue any-int50 "${FILM[@]}" -S train.integer_share=0.5
 queue any-int50-seed7 "${FILM[@]}" -S train.integer_share=0.5 -S train.seed=7
 queue any-int100 "${FILM[@]}" -S train.integer_share=1.0
+P192=(-S prepare.patch=192)  # 2.25x the pixels of a step; 2, 3 and 4 all divide it
+queue any-int50-p192 "${FILM[@]}" -S train.integer_share=0.5 "${P192[@]}"
+queue any-int50-p192-seed7 "${FILM[@]}" -S train.integer_share=0.5 "${P192[@]}" -S train.seed=7
+queue x2-p192 "${SINGLE[@]}" -S prepare.scale=2 "${P192[@]}"
+queue x3-p192 "${SINGLE[@]}" -S prepare.scale=3 "${P192[@]}"
+queue x4-p192 "${SINGLE[@]}" "${P192[@]}"
 echo "queued ${NAMES[*]}"
 
 run_queue
