@@ -15,11 +15,13 @@ study_begin() {
 }
 
 # One worker: on a 2-core CPU two trainings at once are much slower than one after the other. A
-# worker can exit with experiments still queued; a new one is started only when none is left.
+# worker can exit with experiments still queued; a new one is started only when none is left and
+# nothing runs (the status can report no worker while one runs a task).
 run_queue() {
   local s
   while s=$(dvc queue status) && grep -qE "Queued|Running" <<<"$s"; do
-    grep -q "Worker status: 0 active, 0 idle" <<<"$s" && dvc queue start -j 1 >/dev/null
+    ! grep -q Running <<<"$s" && grep -q "Worker status: 0 active, 0 idle" <<<"$s" &&
+      dvc queue start -j 1 >/dev/null
     sleep 30
   done
   dvc queue status

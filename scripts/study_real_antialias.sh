@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real pipeline with antialiased shrinks (real.antialias=true), against Real-ESRGAN's plain
+# The real pipeline with antialiased resizes (real.antialias=true), against Real-ESRGAN's plain
 # ones, through DVC's experiment queue -> metrics/study_real_antialias.md.
 #
 #   scripts/study_real_antialias.sh [DATASETS]
@@ -45,7 +45,7 @@ echo "queued ${NAMES[*]}"
 run_queue
 
 {
-  echo "# The real pipeline with antialiased shrinks: \`scripts/study_real_antialias.sh\`, then \`dvc exp show --md\`"
+  echo "# The real pipeline with antialiased resizes: \`scripts/study_real_antialias.sh\`, then \`dvc exp show --md\`"
   echo
   echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an"
   echo "x4 model scored on clean LR (no prefix) and on the \`real\` pipeline with real.antialias=true"
