@@ -69,15 +69,11 @@ q seed-2 train.seed=2
 
 run_queue
 
-{
-  echo "# The study: \`scripts/study.sh\` (\`dvc exp run\`, \`dvc exp run --queue\` + \`dvc queue start\`), then \`dvc exp show --md\`"
-  echo
-  echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline commit $(git rev-parse --short HEAD)). Each row is one experiment: the committed params.yaml"
-  echo "plus the settings its name says; the \`seconds\` columns are the evaluate stage's sampling time (validation"
-  echo "images, Set5, Set14). psnr_y: the validation images (chelsea, coffee); patch_*: the fixed validation patches."
-  echo "The training rows ran one after the other on the same 2 cores as other work, so their seconds are noisier."
-  echo
-  dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
-} >metrics/study.md.tmp
-mv metrics/study.md.tmp metrics/study.md
-echo "wrote metrics/study.md"
+write_table metrics/study.md "$COLUMNS_KEPT" <<EOF
+# The study: \`scripts/study.sh\` (\`dvc exp run\`, \`dvc exp run --queue\` + \`dvc queue start\`), then \`dvc exp show --md\`
+
+Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline commit $(git rev-parse --short HEAD)). Each row is one experiment: the committed params.yaml
+plus the settings its name says; the \`seconds\` columns are the evaluate stage's sampling time (validation
+images, Set5, Set14). psnr_y: the validation images (chelsea, coffee); patch_*: the fixed validation patches.
+The training rows ran one after the other on the same 2 cores as other work, so their seconds are noisier.
+EOF

@@ -3,6 +3,8 @@
 #   study_begin NAME...   refuse a workspace that is not reproduced or not committed (the study
 #                         restores it), drop earlier runs of these names, restore it on exit
 #   run_queue             run the queued experiments with one worker and wait for them
+#   write_table OUT KEEP  OUT: the header on stdin, a blank line, then `dvc exp show --md` of the
+#                         columns that the regex KEEP matches (written whole or not at all)
 
 restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
 
@@ -25,4 +27,10 @@ run_queue() {
     sleep 30
   done
   dvc queue status
+}
+
+write_table() {
+  { cat; echo; dvc exp show --md --no-pager --drop '.*' --keep "$2"; } >"$1.tmp"
+  mv "$1.tmp" "$1"
+  echo "wrote $1"
 }

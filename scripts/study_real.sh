@@ -33,16 +33,12 @@ echo "queued ${NAMES[*]:1}"
 
 run_queue
 
-{
-  echo "# The real-photo study: \`scripts/study_real.sh\`, then \`dvc exp show --md\`"
-  echo
-  echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is one"
-  echo "experiment: the committed params.yaml plus the settings its name says. Columns without a prefix score clean"
-  echo "(bicubic) LR; \`real.\` columns the same images degraded once by the \`real\` pipeline (Real-ESRGAN's ranges,"
-  echo "fixed draws per image name). \`*_gain\` is over bicubic of the same LR. psnr_y: the validation images"
-  echo "(chelsea, coffee); patch_*: the fixed validation patches."
-  echo
-  dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
-} >metrics/study_real.md.tmp
-mv metrics/study_real.md.tmp metrics/study_real.md
-echo "wrote metrics/study_real.md"
+write_table metrics/study_real.md "$COLUMNS_KEPT" <<EOF
+# The real-photo study: \`scripts/study_real.sh\`, then \`dvc exp show --md\`
+
+Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is one
+experiment: the committed params.yaml plus the settings its name says. Columns without a prefix score clean
+(bicubic) LR; \`real.\` columns the same images degraded once by the \`real\` pipeline (Real-ESRGAN's ranges,
+fixed draws per image name). \`*_gain\` is over bicubic of the same LR. psnr_y: the validation images
+(chelsea, coffee); patch_*: the fixed validation patches.
+EOF

@@ -44,16 +44,12 @@ echo "queued ${NAMES[*]}"
 
 run_queue
 
-{
-  echo "# The real pipeline with antialiased resizes: \`scripts/study_real_antialias.sh\`, then \`dvc exp show --md\`"
-  echo
-  echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an"
-  echo "x4 model scored on clean LR (no prefix) and on the \`real\` pipeline with real.antialias=true"
-  echo "(\`real.\`, fixed draws per image name; real-off-aa: its shrink alone; clean-light, light-aa:"
-  echo "the lighter preset). \`*_gain\` is over bicubic of the same LR; psnr_y: the validation images"
-  echo "(chelsea, coffee)."
-  echo
-  dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
-} >metrics/study_real_antialias.md.tmp
-mv metrics/study_real_antialias.md.tmp metrics/study_real_antialias.md
-echo "wrote metrics/study_real_antialias.md"
+write_table metrics/study_real_antialias.md "$COLUMNS_KEPT" <<EOF
+# The real pipeline with antialiased resizes: \`scripts/study_real_antialias.sh\`, then \`dvc exp show --md\`
+
+Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an
+x4 model scored on clean LR (no prefix) and on the \`real\` pipeline with real.antialias=true
+(\`real.\`, fixed draws per image name; real-off-aa: its shrink alone; clean-light, light-aa:
+the lighter preset). \`*_gain\` is over bicubic of the same LR; psnr_y: the validation images
+(chelsea, coffee).
+EOF

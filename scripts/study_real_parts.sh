@@ -39,15 +39,11 @@ echo "queued ${NAMES[*]}"
 
 run_queue
 
-{
-  echo "# The real degradation part by part: \`scripts/study_real_parts.sh\`, then \`dvc exp show --md\`"
-  echo
-  echo "Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an"
-  echo "x4 model trained on one part of the \`real\` pipeline (real-off: none) and scored on clean LR (no"
-  echo "prefix) and on the same part (\`real.\`, fixed draws per image name). \`*_gain\` is over bicubic of"
-  echo "the same LR; psnr_y: the validation images (chelsea, coffee)."
-  echo
-  dvc exp show --md --no-pager --drop '.*' --keep "$COLUMNS_KEPT"
-} >metrics/study_real_parts.md.tmp
-mv metrics/study_real_parts.md.tmp metrics/study_real_parts.md
-echo "wrote metrics/study_real_parts.md"
+write_table metrics/study_real_parts.md "$COLUMNS_KEPT" <<EOF
+# The real degradation part by part: \`scripts/study_real_parts.sh\`, then \`dvc exp show --md\`
+
+Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an
+x4 model trained on one part of the \`real\` pipeline (real-off: none) and scored on clean LR (no
+prefix) and on the same part (\`real.\`, fixed draws per image name). \`*_gain\` is over bicubic of
+the same LR; psnr_y: the validation images (chelsea, coffee).
+EOF
