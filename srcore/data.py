@@ -47,6 +47,7 @@ class PatchBatches:
         y0_of: dict[str, np.ndarray] | None = None,
         scales: tuple[float, ...] | None = None,
         integer_share: float = 0.0,
+        integer_bias: float = 0.0,
     ):
         if index.empty:
             raise UserError(
@@ -58,6 +59,10 @@ class PatchBatches:
         self.y0_of, self.scales = y0_of, tuple(scales) if scales else None
         self.integers = integer_scales(self.scales) if integer_share else ()
         self.integer_share = integer_share if self.integers else 0.0
+        self.integer_odds = None  # None: evenly, with the draws of an even choice
+        if integer_bias and self.integers:
+            odds = np.array(self.integers, dtype=np.float64) ** -integer_bias
+            self.integer_odds = odds / odds.sum()
 
     @property
     def images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -122,11 +127,13 @@ class PatchBatches:
 
     def draw_scale(self, rng: np.random.Generator) -> float:
         """One patch's scale: uniform over the range, or with chance integer_share one of its
-        integer scales >= 2. Where that scale divides the patch side (2 and 4 of 128) the LR grid
-        meets the HR grid as in the benchmarks; a drawn 2.03 shifts it across the patch."""
+        integer scales >= 2 (evenly, or k with chance in proportion to k ** -integer_bias). Where
+        that scale divides the patch side (2 and 4 of 128) the LR grid meets the HR grid as in the
+        benchmarks; a drawn 2.03 shifts it across the patch."""
         s = rng.uniform(*self.scales)
         if self.integer_share and rng.random() < self.integer_share:
-            s = float(self.integers[rng.integers(len(self.integers))])
+            n, odds = len(self.integers), self.integer_odds
+            s = float(self.integers[rng.integers(n) if odds is None else rng.choice(n, p=odds)])
         return s
 
 

@@ -81,9 +81,9 @@ def main() -> int:
     real = RealPatches(p.real, p.prepare.scale) if p.train.degradation == "real" else None
     train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
     batch, seed, scales = p.train.batch_size, p.train.seed, p.model.scales
-    share = p.train.integer_share
+    integer = {"integer_share": p.train.integer_share, "integer_bias": p.train.integer_bias}
     train_data = PatchBatches(
-        cache, train_rows, "train", batch, seed, real, scales=scales, integer_share=share
+        cache, train_rows, "train", batch, seed, real, scales=scales, **integer
     )
     valid_data = None
     if len(valid_rows):  # scored on the LR the model is trained for, as the evaluate stage does

@@ -14,15 +14,16 @@ from srcore.tensors import to_tensor
 from tests.helpers.images import smooth_image
 
 
-def _patches(tmp_path, scales=(1.0, 4.0), real=None, batch_size=8, share=0.0) -> PatchBatches:
+def _patches(
+    tmp_path, scales=(1.0, 4.0), real=None, batch_size=8, share=0.0, bias=0.0
+) -> PatchBatches:
     img = smooth_image(96, 96)
     save_array(tmp_path / "train" / "a.png.hr.npy", img)
     save_array(tmp_path / "train" / "a.png.y0.npy", degrade(img, 4)[2])
     rows = [("train", "a.png", t, left, 64) for t in (0, 32) for left in (0, 32)]
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
-    return PatchBatches(
-        tmp_path, index, "train", batch_size, 5, real, scales=scales, integer_share=share
-    )
+    integer = {"integer_share": share, "integer_bias": bias}
+    return PatchBatches(tmp_path, index, "train", batch_size, 5, real, scales=scales, **integer)
 
 
 def test_each_patch_is_made_at_its_drawn_scale(tmp_path):
@@ -52,6 +53,18 @@ def test_an_integer_share_puts_that_share_at_integer_scales_and_keeps_the_other_
     moved = half != plain  # a patch not moved to an integer keeps the range's own draw
     assert 0.35 < moved.mean() < 0.6 and np.isin(half[moved], applied).all()
     assert np.array_equal(drawn(0.5), half)  # a pure function of the key
+
+
+def test_an_integer_bias_draws_the_small_integer_scales_more_often(tmp_path):
+    def counts(bias):
+        patches = _patches(tmp_path, scales=(1.0, 4.0), share=1.0, bias=bias)
+        drawn = np.array([s for k in range(150) for s in patches.batch(k)[3].tolist()])
+        return np.array([(drawn == np.float32(applied_scale(64, s))).sum() for s in (2, 3, 4)])
+
+    even, biased = counts(0.0) / 1200, counts(2.0) / 1200
+    assert biased.sum() == 1 and np.abs(even - 1 / 3).max() < 0.05
+    odds = np.array([2, 3, 4]) ** -2.0
+    assert np.abs(biased - odds / odds.sum()).max() < 0.05  # x2 59 %, x3 26 %, x4 15 %
 
 
 def test_a_range_without_an_integer_scale_from_2_ignores_the_share(tmp_path):
