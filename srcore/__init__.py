@@ -20,8 +20,10 @@ Modules, one concept each:
   metrics    PSNR / SSIM on Y (BT.601) and RGB, border = ceil(scale), 8-bit; lpips: LPIPS
   validate   the fixed validation patches, scored by training and by the evaluate stage
   checkpoint atomic save, safe load (weights_only) with config check; atomic: temp file + rename
-  train      the training loop and its resume rule; evaluate, upscale: the two commands, and
-             sampling: the options they share
+  train      the training loop; resume: a run's identity, the checkpoint that may continue it;
+             ranks: data-parallel processes under torchrun
+  evaluate   scoring (the stage and srcore-evaluate); upscale: srcore-upscale; sampling: the
+             options they share
   figures    the pictures (matplotlib), stamped with date and machine
   export     the one-step sampler as one ONNX graph (onnx_ops: its Pillow bicubic and padding);
              onnx_backend: srcore-upscale --backend onnx

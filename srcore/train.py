@@ -3,10 +3,9 @@
 Random t per sample, x_t = q_sample(x0, y0, t) for the whole batch, the network predicts x0 - y0,
 loss on x0_hat, Adam + cosine schedule, gradient clipping, bf16 autocast and channels_last on CUDA.
 Checkpoints are written atomically every `checkpoint_every` steps. A checkpoint is continued only
-when it holds an unfinished run with the same identity: the same settings that change the weights
-(srcore.config marks them), the same code, the same training data and the same kind of device (bf16
-on CUDA, fp32 on the CPU). Batch k and the noise of step k depend only on (seed, k), so a resumed
-run equals an uninterrupted one.
+when it holds an unfinished run with the same identity (srcore.resume: the settings that change the
+weights, the code, the training data, the kind of device). Batch k and the noise of step k depend
+only on (seed, k), so a resumed run equals an uninterrupted one.
 
 With `ema` > 0 an exponential moving average of the weights is kept (decay of update n:
 min(ema, (1 + n) / (10 + n)), a warm-up that reaches `ema` after 9 ema / (1 - ema) - 1 updates:
@@ -19,23 +18,17 @@ such steps in a row stop training with an error naming the step and the last goo
 Launched by torchrun, training is data-parallel (DDP; NCCL on CUDA, gloo on CPU): `batch_size` stays
 the global batch and each rank takes its share of step k's batch and draws, so N processes give the
 weights of one (up to the order of floating-point reductions). Every rank takes the same decision to
-skip a step. Rank 0 alone validates, writes checkpoints and prints. Batches are prepared by
-`workers` data-loader processes.
+skip a step (srcore.ranks). Rank 0 alone validates, writes checkpoints and prints. Batches are
+prepared by `workers` data-loader processes.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
-import os
-import signal
-import sys
 import time
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -43,7 +36,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from .checkpoint import ModelFileError, read_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .config import (
     DiffusionConfig,
     LossConfig,
@@ -56,10 +49,12 @@ from .config import (
 )
 from .cudagraph import for_sampling
 from .data import PatchBatches, TrainSteps
-from .device import autocast, pick_device
+from .device import autocast
 from .diffusion import ResShift
 from .losses import SRLoss
 from .model import DualDomainUNet
+from .ranks import distributed, init_process, mean_over_ranks, rank_of_process, shared_checkpoint
+from .resume import resumable_checkpoint, run_identity
 from .validate import validate
 
 
@@ -117,127 +112,6 @@ def ema_update(average: torch.nn.Module, model: torch.nn.Module, decay: float) -
         a.lerp_(p, 1.0 - decay)
     for a, b in zip(average.buffers(), model.buffers()):
         a.copy_(b)
-
-
-def distributed() -> tuple[int, int, int]:
-    """(rank, world size, local rank) set by torchrun; (0, 1, 0) in a plain process."""
-    env = os.environ
-    return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
-
-
-def _stop_with_launcher() -> None:
-    """torchrun starts each rank in a session of its own, so killing the launcher (or `dvc repro`)
-    with SIGKILL would leave the ranks training and writing checkpoints. On Linux a rank dies with
-    its parent."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the launcher was already gone
-            os._exit(1)
-
-
-def _mean_over_ranks(value: float, dev: torch.device) -> float:
-    if not dist.is_initialized():
-        return value
-    v = torch.tensor([value], dtype=torch.float64, device=dev)
-    dist.all_reduce(v)
-    return float(v.item()) / dist.get_world_size()
-
-
-def code_fingerprint(extra: Iterable[str | Path] = ()) -> str:
-    """sha256 of the source of every loaded srcore module (what this process really runs) and
-    `extra` files. Files are named by folder/name, so a copy of the repository elsewhere (a queued
-    experiment) matches."""
-    mods = [
-        m
-        for n, m in list(sys.modules.items())
-        if n.split(".")[0] == "srcore" and getattr(m, "__file__", None)
-    ]
-    files = {Path(m.__file__).resolve() for m in mods} | {Path(e).resolve() for e in extra}
-    h = hashlib.sha256()
-    for name, f in sorted((f"{f.parent.name}/{f.name}", f) for f in files):
-        h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def run_identity(
-    settings: dict[str, Any], code: str = "", data: str = "", device: str = "cpu"
-) -> dict:
-    """What a checkpoint must match to be continued: the weight-changing settings, the code and
-    data fingerprints, and the kind of device that trains (cpu: fp32, cuda: bf16)."""
-    return {"settings": settings, "code": code, "data": data, "device": device}
-
-
-def identity_changes(saved: dict, wanted: dict) -> list[str]:
-    """'key: A -> B' for each weight-changing setting that differs, then code / data / device."""
-    old, new = saved.get("settings") or {}, wanted["settings"]
-    out = [
-        f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
-        for k in sorted(old | new)
-        if old.get(k) != new.get(k)
-    ]
-    if saved.get("code") != wanted["code"]:
-        out.append("the code changed")
-    if saved.get("data") != wanted["data"]:
-        out.append("the training data changed")
-    if saved.get("device") != wanted["device"]:
-        was = saved.get("device")
-        hint = f"; train.device: {was} continues it" if was else ""
-        out.append(
-            f"device: {was!r} -> {wanted['device']!r} (cpu trains in fp32, cuda in bf16{hint})"
-        )
-    return out
-
-
-def resumable_checkpoint(
-    path: Path, identity: dict, steps: int, say: Callable = print
-) -> dict | None:
-    """The checkpoint at `path` if it holds an unfinished run of this identity, else None (the
-    reason said)."""
-    if not Path(path).is_file():
-        return None
-    try:
-        checkpoint = read_checkpoint(path)
-    except ModelFileError as e:
-        say(f"checkpoint unusable, training from scratch: {e}")
-        return None
-    changes = identity_changes(checkpoint.get("identity") or {}, identity)
-    if changes:
-        more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
-        say(f"{path} is another run ({'; '.join(changes[:3])}{more}): training from scratch")
-        return None
-    if int(checkpoint["step"]) >= steps:
-        say(f"{path} is a finished run (step {checkpoint['step']}): training from scratch")
-        return None
-    return checkpoint
-
-
-def _init_process(cfg: TrainConfig) -> tuple[torch.device, bool, bool]:
-    """(this rank's device, launched by torchrun, process group created here)."""
-    _, _, local = distributed()
-    dev = pick_device(cfg.device)
-    if dev.type == "cuda":
-        dev = torch.device("cuda", local)
-        torch.cuda.set_device(dev)
-    parallel = "LOCAL_RANK" in os.environ  # launched by torchrun: DDP, even with one process
-    if parallel:
-        _stop_with_launcher()
-    own_group = parallel and not dist.is_initialized()
-    if own_group:  # generous timeout: ranks > 0 wait in an all-reduce while rank 0 validates
-        backend = "nccl" if dev.type == "cuda" else "gloo"
-        dist.init_process_group(backend, timeout=timedelta(minutes=30))
-    return dev, parallel, own_group
-
-
-def _shared_checkpoint(checkpoint: dict | None, parallel: bool) -> dict | None:
-    """Rank 0's checkpoint decides for every rank (other nodes have no checkpoints/ of their
-    own)."""
-    if not parallel:
-        return checkpoint
-    shared = [checkpoint if dist.get_rank() == 0 else None]
-    dist.broadcast_object_list(shared, src=0)
-    return shared[0]
 
 
 class _Run:
@@ -311,7 +185,7 @@ def train(
     """
     rank, world, _ = distributed()
     say = print if rank == 0 else (lambda *args, **kw: None)
-    dev, parallel, own_group = _init_process(cfg)
+    dev, parallel, own_group = init_process(cfg)
     if (cfg.degradation == "real") != (train_data.real is not None):
         made = "real" if train_data.real is not None else "bicubic"
         raise ValueError(f"train.degradation is {cfg.degradation} but the batches' LR is {made}")
@@ -331,7 +205,7 @@ def train(
         identity = run_identity(weight_settings(settings), device=dev.type)
     run = _Run(model_cfg, cfg, dev, rank)
     found = resumable_checkpoint(checkpoint, identity, cfg.steps, say) if resume is True else resume
-    found = _shared_checkpoint(found or None, parallel)
+    found = shared_checkpoint(found or None, parallel)
     if found is not None:
         run.restore(found)
         say(f"resuming from {checkpoint} at step {run.step}")
@@ -413,12 +287,12 @@ class _Checks:
         done, metrics = run.step, {}
         if done % cfg.log_every == 0 or done == cfg.steps:
             mean = float(np.mean(self.window)) if self.window else float("nan")
-            metrics["train/loss"] = _mean_over_ranks(mean, self.dev)
+            metrics["train/loss"] = mean_over_ranks(mean, self.dev)
             metrics["train/lr"] = run.sched.get_last_lr()[0]
             metrics["train/skipped"] = run.skipped
             self.window = []
         due = done % cfg.eval_every == 0 or done == cfg.steps
-        if self.sampling_net is not None and due and dist_rank() == 0:
+        if self.sampling_net is not None and due and rank_of_process() == 0:
             net, chain = self.sampling_net, self.val_diffusion
             metrics["val/psnr_y"] = validate(net, chain, self.valid_data, scale=self.scale)
         return metrics
@@ -445,10 +319,6 @@ class _Checks:
             msg = f"the weights are not finite after step {done}"
             raise NonFiniteLoss(f"{msg}; last good checkpoint: {self.last_good}")
         return True
-
-
-def dist_rank() -> int:
-    return dist.get_rank() if dist.is_initialized() else 0
 
 
 def _cpu(state: dict) -> dict:

@@ -19,13 +19,15 @@ from srcore.atomic import write_text
 from srcore.cache import read_index
 from srcore.checkpoint import save_checkpoint
 from srcore.cli import run
-from srcore.config import weight_settings
+from srcore.config import Params, weight_settings
 from srcore.data import PatchBatches, whole_image_y0
 from srcore.device import pick_device
 from srcore.errors import UserError
 from srcore.params import load_params
+from srcore.ranks import distributed
 from srcore.realworld import RealPatches
-from srcore.train import code_fingerprint, distributed, resumable_checkpoint, run_identity, train
+from srcore.resume import code_fingerprint, resumable_checkpoint, run_identity
+from srcore.train import train
 
 PREPARED, CHECKPOINT, MODEL, LIVE = (
     Path("data/prepared"),
@@ -72,25 +74,30 @@ def launch(nproc: int) -> int:
     return 0
 
 
+def batches(p: Params, prepared: Path) -> tuple[PatchBatches, PatchBatches | None]:
+    """The training batches (real-degraded and multi-scale as the params say) and the fixed
+    validation patches, scored on the LR the model is trained for, as the evaluate stage does."""
+    index, cache = prepared / "index.csv", prepared / "cache"
+    real = RealPatches(p.real, p.prepare.scale) if p.train.degradation == "real" else None
+    train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
+    t = p.train
+    integer = {"integer_share": t.integer_share, "integer_bias": t.integer_bias}
+    args = (cache, train_rows, "train", t.batch_size, t.seed, real)
+    train_data = PatchBatches(*args, scales=p.model.scales, **integer)
+    if not len(valid_rows):
+        return train_data, None
+    names = list(dict.fromkeys(valid_rows["image"]))
+    args = (cache, "valid", names, p.prepare.scale, t.degradation, p.real)
+    y0_of = whole_image_y0(*args) if real else None
+    return train_data, PatchBatches(cache, valid_rows, "valid", 8, 0, y0_of=y0_of)  # seed 0 draws
+
+
 def main() -> int:
     p = load_params()
     if p.train.nproc > 1 and "LOCAL_RANK" not in os.environ:
         return launch(p.train.nproc)
     rank = distributed()[0]
-    index, cache = PREPARED / "index.csv", PREPARED / "cache"
-    real = RealPatches(p.real, p.prepare.scale) if p.train.degradation == "real" else None
-    train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
-    batch, seed, scales = p.train.batch_size, p.train.seed, p.model.scales
-    integer = {"integer_share": p.train.integer_share, "integer_bias": p.train.integer_bias}
-    train_data = PatchBatches(
-        cache, train_rows, "train", batch, seed, real, scales=scales, **integer
-    )
-    valid_data = None
-    if len(valid_rows):  # scored on the LR the model is trained for, as the evaluate stage does
-        names = list(dict.fromkeys(valid_rows["image"]))
-        args = (cache, "valid", names, p.prepare.scale, p.train.degradation, p.real)
-        y0_of = whole_image_y0(*args) if real else None
-        valid_data = PatchBatches(cache, valid_rows, "valid", 8, 0, y0_of=y0_of)  # seed 0 draws
+    train_data, valid_data = batches(p, PREPARED)
     device = pick_device(p.train.device).type
     code, data = code_fingerprint([__file__]), data_fingerprint(PREPARED)
     identity = run_identity(weight_settings(p), code, data, device)

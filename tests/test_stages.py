@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from srcore.config import DataConfig
+from srcore.config import DataConfig, ModelConfig, Params, TrainConfig
 from tests.conftest import load_stage
 
 
@@ -95,3 +95,24 @@ def test_the_prepared_cache_is_the_previous_codes_bytes(tmp_path):
     for f in sorted((tmp_path / "p" / "cache").rglob("*.npy")):
         digest.update(f.relative_to(tmp_path / "p").as_posix().encode() + f.read_bytes())
     assert digest.hexdigest() == BICUBIC_CACHE
+
+
+def test_the_train_stage_batches_follow_the_params(tmp_path):
+    train, valid = tmp_path / "t", tmp_path / "v"
+    train.mkdir(), valid.mkdir()
+    Image.fromarray(_photo(120, 150, 1)).save(train / "good.png")
+    Image.fromarray(_photo(128, 160, 6)).save(valid / "val.png")
+    fetch, prepare, stage = load_stage("fetch"), load_stage("prepare"), load_stage("train")
+    fetch.fetch(DataConfig(source="folder", train_dir=str(train), valid_dir=str(valid)), tmp_path)
+    index, _ = prepare.prepare(tmp_path, tmp_path / "p", 4, 64, {"train": 4, "valid": 2}, 0)
+    index.to_csv(tmp_path / "p" / "index.csv", index=False)  # as the stage's main writes it
+    settings = {"integer_share": 0.5, "integer_bias": 2.0, "degradation": "real", "seed": 3}
+    p = Params(model=ModelConfig(scales=(1.0, 4.0)), train=TrainConfig(**settings))
+    train_data, valid_data = stage.batches(p, tmp_path / "p")
+    odds = np.array([2, 3, 4]) ** -2.0
+    assert train_data.scales == (1.0, 4.0) and train_data.integer_share == 0.5
+    assert np.allclose(train_data.integer_odds, odds / odds.sum())
+    assert train_data.real is not None and train_data.seed == 3
+    assert valid_data.y0_of is not None  # validated on the real LR it is trained for
+    plain, _ = stage.batches(Params(), tmp_path / "p")
+    assert plain.real is None and plain.integer_odds is not None  # the defaults: bias 2

@@ -26,6 +26,7 @@ from srcore.config import (
 )
 from srcore.data import PatchBatches
 from srcore.realworld import RealPatches
+from srcore.resume import run_identity
 from srcore.train import NonFiniteLoss, train
 from tests.conftest import REPO
 
@@ -254,7 +255,7 @@ def test_a_checkpoint_of_another_kind_of_device_is_another_run(tmp_path, tiny_da
         Params(prepare=PrepareConfig(scale=4), model=MODEL, diffusion=DiffusionConfig(), train=cfg)
     )
     with pytest.raises(KeyboardInterrupt):
-        train(*args, _killed_at(4), train_mod.run_identity(settings, device="cuda"))
+        train(*args, _killed_at(4), run_identity(settings, device="cuda"))
     logged = []
     train(*args, lambda m, s: logged.append(s))
     out = capsys.readouterr().out
@@ -276,12 +277,12 @@ def test_code_or_data_changes_are_another_run(tmp_path, tiny_data, capsys):
         None,
         tmp_path / "ck.pt",
     )
-    settings = train_mod.run_identity({})["settings"]
+    settings = run_identity({})["settings"]
     with pytest.raises(KeyboardInterrupt):
-        train(*args, _killed_at(4), train_mod.run_identity(settings, "code-a", "data-a"))
-    train(*args, identity=train_mod.run_identity(settings, "code-b", "data-a"), log=_killed_at(99))
+        train(*args, _killed_at(4), run_identity(settings, "code-a", "data-a"))
+    train(*args, identity=run_identity(settings, "code-b", "data-a"), log=_killed_at(99))
     assert "another run (the code changed)" in capsys.readouterr().out
-    train(*args, identity=train_mod.run_identity(settings, "code-b", "data-b"))
+    train(*args, identity=run_identity(settings, "code-b", "data-b"))
     assert "another run (the training data changed)" in capsys.readouterr().out
 
 
@@ -292,7 +293,7 @@ def test_the_code_fingerprint_is_stable_across_processes_and_copies(tmp_path):
     shutil.copytree(
         REPO / "stages", tmp_path / "stages", ignore=shutil.ignore_patterns("__pycache__")
     )
-    code = "import srcore.train as t; print(t.code_fingerprint(['stages/train.py']))"
+    code = "import srcore.train, srcore.resume as r; print(r.code_fingerprint(['stages/train.py']))"
     prints = []
     for root, hashseed in ((REPO, "1"), (REPO, "2"), (tmp_path, "3")):
         env = {**os.environ, "PYTHONHASHSEED": hashseed, "PYTHONPATH": str(root)}

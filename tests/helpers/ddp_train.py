@@ -20,7 +20,8 @@ import srcore.train as train_mod  # noqa: E402
 from srcore.cache import INDEX_COLUMNS, save_array  # noqa: E402
 from srcore.config import DiffusionConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
 from srcore.data import PatchBatches  # noqa: E402
-from srcore.train import distributed, train  # noqa: E402
+from srcore.ranks import distributed  # noqa: E402
+from srcore.train import train  # noqa: E402
 
 
 def tiny_cache(root: Path) -> PatchBatches:
