@@ -106,7 +106,9 @@ def main(path: str, names: list[str]) -> None:
     print("-steps4500: 4,500 steps instead of 1,500 (the 10-minute budget of a training here);")
     print("-w48: model.width 48 instead of 32 (the same 1,500 steps); -p192: 192-pixel patches")
     print("instead of 128 (prepare.patch; 2.25x the pixels of a step). All else: the default")
-    print("settings. '-': a scale that model does not take.\n")
+    print("settings, but 128-pixel patches and integer_bias 0 where the name does not say -p192")
+    print("or -bias. One budget: 1,500 steps of 8 patches (but -steps4500), equal per patch size.")
+    print("'-': a scale that model does not take.\n")
     print("\n".join(table(metrics, names)))
 
 

@@ -9,8 +9,9 @@
 # evaluate stage runs), each setting every evaluate key it studies. The training experiments go
 # through the queue, one worker: on a 2-core CPU two trainings at once are slower than one after the
 # other. Needs the environment (make install, source .venv/bin/activate) and a reproduced workspace.
-# Its table was made when the default model was x4 alone: to repeat it, first set model.scales and
-# evaluate.scales to [] in params.yaml, dvc repro and commit.
+# Its table was made when the default model was x4 alone on 128-pixel patches: to repeat it, first
+# set model.scales and evaluate.scales to [] and prepare.patch to 128 in params.yaml, dvc repro and
+# commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/study_lib.sh

@@ -10,8 +10,9 @@
 # CPU two trainings at once are slower than one after the other). Every row scores both
 # degradations (evaluate.degradations: bicubic at the top level, real under `real.`). Needs the
 # environment (make install, source .venv/bin/activate) and a reproduced workspace. Its table was
-# made when the default model was x4 alone: to repeat it, first set model.scales and
-# evaluate.scales to [] in params.yaml, dvc repro and commit.
+# made when the default model was x4 alone on 128-pixel patches: to repeat it, first set
+# model.scales and evaluate.scales to [] and prepare.patch to 128 in params.yaml, dvc repro and
+# commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/study_lib.sh

@@ -10,9 +10,9 @@
 # a model trained on it, real-off-aa a model trained on its shrink alone (the keys of
 # scripts/study_real_parts.sh's real-off); clean-light and light-aa do the same on a lighter preset
 # (LIGHT below: Real-ESRGAN's kinds, milder ranges, rare sinc). Models are x4 alone
-# (model.scales []), as in metrics/study_real.md and metrics/study_real_parts.md. One worker: on a
-# 2-core CPU two trainings at once are slower. Needs the environment (make install, source
-# .venv/bin/activate) and a reproduced workspace.
+# (model.scales [], 128-pixel patches), as in metrics/study_real.md and
+# metrics/study_real_parts.md. One worker: on a 2-core CPU two trainings at once are slower. Needs
+# the environment (make install, source .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/study_lib.sh
@@ -24,6 +24,7 @@ NAMES=(clean-aa real-aa real-off-aa clean-light light-aa)
 study_begin "${NAMES[@]}"
 
 AA=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
+  -S prepare.patch=128
   -S real.antialias=true)
 OFF=(-S "real.blur_sigma=[0.1,0.1]" -S real.sinc_prob=0 -S "real.resize_chances=[0,0,1]"
   -S real.gaussian_noise_prob=1 -S "real.noise_range=[0,0]" -S "real.jpeg_range=[100,100]"

@@ -11,9 +11,9 @@
 # (sigma 0.2 to 3, sinc at 10 %) without the final sinc. What cannot be switched off stays in every
 # row, real-off included: the shrink to the LR size by a random one of area, bilinear and bicubic
 # (not antialiased, as Real-ESRGAN's), a 0.1-sigma kernel and JPEG at quality 100 (4:2:0 chroma).
-# Models are x4 alone (model.scales []), as in metrics/study_real.md. One worker: on a 2-core CPU
-# two trainings at once are slower. Needs the environment (make install, source
-# .venv/bin/activate) and a reproduced workspace.
+# Models are x4 alone (model.scales [], 128-pixel patches), as in metrics/study_real.md. One
+# worker: on a 2-core CPU two trainings at once are slower. Needs the environment (make install,
+# source .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/study_lib.sh
@@ -25,6 +25,7 @@ NAMES=(real-off real-noise real-jpeg real-blur)
 study_begin "${NAMES[@]}"
 
 OFF=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
+  -S prepare.patch=128
   -S train.degradation=real -S "real.blur_sigma=[0.1,0.1]" -S real.sinc_prob=0
   -S "real.resize_chances=[0,0,1]"
   -S real.gaussian_noise_prob=1 -S "real.noise_range=[0,0]" -S "real.jpeg_range=[100,100]"

@@ -225,7 +225,7 @@ class TrainConfig(Group):
         2.0,
         "multi-scale training: an integer-scale patch is at k with chance in proportion to "
         "k ** -integer_bias (0: evenly; 2: x2 59 %, x3 26 %, x4 15 % of them)",
-        at_least(0),
+        within(0, 16),
     )
     degradation: str = param(
         "bicubic",

@@ -128,8 +128,8 @@ class PatchBatches:
     def draw_scale(self, rng: np.random.Generator) -> float:
         """One patch's scale: uniform over the range, or with chance integer_share one of its
         integer scales >= 2 (evenly, or k with chance in proportion to k ** -integer_bias). Where
-        that scale divides the patch side (2 and 4 of 128) the LR grid meets the HR grid as in the
-        benchmarks; a drawn 2.03 shifts it across the patch."""
+        that scale divides the patch side (2, 3 and 4 of the default 192) the LR grid meets the HR
+        grid as in the benchmarks; a drawn 2.03 shifts it across the patch."""
         s = rng.uniform(*self.scales)
         if self.integer_share and rng.random() < self.integer_share:
             n, odds = len(self.integers), self.integer_odds

@@ -81,5 +81,5 @@ def patch_y0(hr: np.ndarray, scale: float) -> np.ndarray:
 
 def applied_scale(side: int, scale: float) -> float:
     """The factor a patch of `side` pixels is really enlarged by at `scale`: side / floor(side / s)
-    (128 / 51 = 2.51 for 2.5), what a multi-scale network is told in training."""
+    (192 / 76 = 2.53 for 2.5), what a multi-scale network is told in training."""
     return side / lr_side(side, scale)

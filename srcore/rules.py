@@ -81,7 +81,7 @@ def scales(v: list | tuple) -> bool:
     return len(v) > 0 and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in v)
 
 
-MAX_SCALE = 8  # a 128-pixel patch keeps an LR of 16 pixels
+MAX_SCALE = 8  # a 128-pixel patch keeps an LR of 16 pixels (the default 192: 24)
 
 
 def scale_range(v: list | tuple) -> bool:

@@ -1,10 +1,10 @@
 """train: the diffusion model on the prepared patches -> models/model.pt (weights + configs).
 
 Checkpoints go to checkpoints/train.pt (a persist output: an interrupted `dvc repro` continues from
-it, and only then: see srcore.train). Loss and validation PSNR are logged with DVCLive into
+it, and only then: see srcore.resume). Loss and validation PSNR are logged with DVCLive into
 dvclive/. With train.nproc > 1 this script launches itself under torchrun (torch.distributed.run,
-standalone,
-one process per GPU); launched by torchrun yourself (multi-node), it runs as one of its ranks.
+standalone, one process per GPU); launched by torchrun yourself (multi-node), it runs as one of its
+ranks.
 """
 
 import json

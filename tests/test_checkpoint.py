@@ -152,11 +152,13 @@ def test_scale_input_is_no_difference_for_a_single_scale_model(tmp_path):
     save_checkpoint(tmp_path / "x4.pt", DualDomainUNet(cfg), DiffusionConfig(), 4)
     load_model(tmp_path / "x4.pt", expect_model=dataclasses.replace(cfg, scale_input="channel"))
     single = Params(model=cfg)
-    for key in ("model.scale_input", "train.integer_share"):  # the same run either way
+    multi_only = ("model.scale_input", "train.integer_share", "train.integer_bias")
+    for key in multi_only:  # the same run either way
         assert key not in weight_settings(single)
     multi = Params(model=dataclasses.replace(cfg, scales=(1.0, 4.0)))
     assert weight_settings(multi)["model.scale_input"] == "embedding"
     assert weight_settings(multi)["train.integer_share"] == multi.train.integer_share
+    assert weight_settings(multi)["train.integer_bias"] == multi.train.integer_bias
     save_checkpoint(tmp_path / "any.pt", DualDomainUNet(multi.model), DiffusionConfig(), 4)
     with pytest.raises(ModelFileError, match="model.scale_input: file has 'embedding'"):
         load_model(

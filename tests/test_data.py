@@ -1,5 +1,7 @@
 """Multi-scale batches (model.scales): each patch's scale drawn from (seed, step, item)."""
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,6 +67,18 @@ def test_an_integer_bias_draws_the_small_integer_scales_more_often(tmp_path):
     assert biased.sum() == 1 and np.abs(even - 1 / 3).max() < 0.05
     odds = np.array([2, 3, 4]) ** -2.0
     assert np.abs(biased - odds / odds.sum()).max() < 0.05  # x2 59 %, x3 26 %, x4 15 %
+
+
+# sha256 of the 400 scales below as the code drew them before train.integer_bias existed: bias 0
+# must keep them bit for bit
+EVEN_DRAWS = "d6f0284e0489b2c338d4a490e7e98c8c9409f474f508143573162c0d628b68da"
+
+
+def test_bias_zero_keeps_the_draws_of_the_code_before_it(tmp_path):
+    patches = _patches(tmp_path, scales=(1.0, 4.0), share=0.5, bias=0.0)
+    keys = [(5, k, j, 0x5CA1E) for k in range(50) for j in range(8)]  # as batch() keys them
+    drawn = np.array([patches.draw_scale(np.random.default_rng(key)) for key in keys])
+    assert hashlib.sha256(drawn.tobytes()).hexdigest() == EVEN_DRAWS
 
 
 def test_a_range_without_an_integer_scale_from_2_ignores_the_share(tmp_path):
