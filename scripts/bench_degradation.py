@@ -3,7 +3,8 @@
     python scripts/bench_degradation.py [--steps 150] [--rounds 2] [--out FILE.json]
 
 Trains the default configuration (params.yaml) on data/prepared for --steps steps with the cached
-bicubic y0, with train.degradation real, and with model.scales [1, 4] (bicubic y0 made per patch at
+bicubic y0, with train.degradation real (and with model.cleanup: each patch at a drawn level), and with
+model.scales [1, 4] (bicubic y0 made per patch at
 its drawn scale, told by params.yaml's model.scale_input), alternating for --rounds rounds so that
 drifts in the machine's speed fall on all, and reports steps/s of each and their ratio to bicubic;
 also the time one loader worker spends on a batch of each kind.
@@ -33,23 +34,28 @@ from srcore.train import train  # noqa: E402
 PREPARED = Path("data/prepared")
 
 
-KINDS = {"bicubic": ("bicubic", ()), "real": ("real", ()), "any_scale": ("bicubic", (1.0, 4.0))}
+KINDS = {  # (train.degradation, model.scales, model.cleanup)
+    "bicubic": ("bicubic", (), False),
+    "real": ("real", (), False),
+    "cleanup": ("real", (), True),
+    "any_scale": ("bicubic", (1.0, 4.0), False),
+}
 
 
 def batches(p, kind: str) -> PatchBatches:
-    degradation, scales = KINDS[kind]
+    degradation, scales, cleanup = KINDS[kind]
     real = RealPatches(p.real, p.prepare.scale) if degradation == "real" else None
     index = read_index(PREPARED / "index.csv", "train")
     args = (PREPARED / "cache", index, "train", p.train.batch_size, p.train.seed, real)
-    return PatchBatches(*args, scales=scales)
+    return PatchBatches(*args, scales=scales, levels=cleanup)
 
 
 def steps_per_second(p, kind: str, steps: int) -> float:
-    degradation, scales = KINDS[kind]
+    degradation, scales, cleanup = KINDS[kind]
     cfg = dataclasses.replace(
         p.train, steps=steps, degradation=degradation, device="cpu", eval_every=10**9
     )
-    model = dataclasses.replace(p.model, scales=scales)
+    model = dataclasses.replace(p.model, scales=scales, cleanup=cleanup)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         data, checkpoint = batches(p, kind), Path(tmp) / "ck.pt"

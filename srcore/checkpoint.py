@@ -93,8 +93,10 @@ def load_model(
     """
     checkpoint = read_checkpoint(path)
     # files from before the stem setting ran the UNet at full resolution, and from before
-    # model.scales knew one scale (for which scale_input means nothing)
-    for key, old in (("stem", 1), ("scales", ()), ("scale_input", ModelConfig().scale_input)):
+    # model.scales knew one scale (for which scale_input means nothing), and from before the
+    # clean-up knob
+    olds = (("stem", 1), ("scales", ()), ("scale_input", ModelConfig().scale_input))
+    for key, old in (*olds, ("cleanup", False)):
         checkpoint["model_config"].setdefault(key, old)
     problems = []
     if expect_model is not None:

@@ -136,18 +136,30 @@ class ModelConfig(Group):
         "channel (a constant input plane) or film (a scale and shift of every block's features)",
         one_of(*SCALE_INPUTS),
     )
+    cleanup: bool = param(
+        False,
+        "a clean-up knob (train.degradation real): each training patch is degraded at a level "
+        "drawn in [0, 1] that the network is told (FiLM); set at inference (--cleanup)",
+    )
 
     @property
     def cond_channels(self) -> int:
-        """Channels of condition(): y0, the encodings, the amplitude, the scale plane."""
-        return 3 + 4 * self.pos_freqs + (1 if self.amp_kernel else 0) + (1 if self.scales else 0)
+        """Channels of condition(): y0, the encodings, the amplitude, the scale and level
+        planes."""
+        planes = (1 if self.amp_kernel else 0) + bool(self.scales) + self.cleanup
+        return 3 + 4 * self.pos_freqs + planes
 
     @property
     def in_channels(self) -> int:
         """Channels the first convolution sees per output pixel: x_t and the conditioning (the
-        scale plane only with scale_input channel)."""
+        scale plane only with scale_input channel; the level plane never)."""
         embedded = bool(self.scales) and self.scale_input in EMBEDDED_SCALE_INPUTS
-        return 3 + self.cond_channels - embedded
+        return 3 + self.cond_channels - embedded - self.cleanup
+
+    @property
+    def film(self) -> bool:
+        """Whether every block scales and shifts its features by the embedded scale or level."""
+        return (bool(self.scales) and self.scale_input == "film") or self.cleanup
 
     def takes(self, scale: float, own: float) -> bool:
         """Whether a model of this config trained at `own` (prepare.scale) super-resolves at
@@ -295,6 +307,11 @@ class EvaluateConfig(Group):
         "HR folders also scored, each under its folder name in metrics.json",
         (folders, "a list of folders, distinct names"),
     )
+    cleanup: float = param(
+        1.0,
+        "clean-up level a model.cleanup model is told on the real-degraded inputs (bicubic: 0)",
+        PROBABILITY,
+    )
     degradation_seed: int = param(
         0, "seed of the fixed degraded LR that evaluate.degradations score (per image name)", SEED
     )
@@ -402,7 +419,8 @@ def yaml_key(group: str, f) -> str:
 def weight_settings(p: Params) -> dict[str, Any]:
     """{params.yaml key: value} of every setting that changes the trained weights (what a resumed
     checkpoint must match): the real group only when training on real LR, model.scale_input,
-    train.integer_share and train.integer_bias only for a multi-scale model. Fetch settings are
+    train.integer_share and train.integer_bias only for a multi-scale model, model.cleanup only
+    when on. Fetch settings are
     covered by the data fingerprint instead."""
     out = {}
     groups = ["prepare", "model", "diffusion", "loss", "train"]
@@ -410,11 +428,14 @@ def weight_settings(p: Params) -> dict[str, Any]:
     for group in groups + (["real"] if p.train.degradation == "real" else []):
         g = getattr(p, group)
         for f in fields(g):
-            if f.metadata.get("weights", True) and f"{group}.{f.name}" not in multi_scale:
+            key = f"{group}.{f.name}"
+            if f.metadata.get("weights", True) and key not in {*multi_scale, "model.cleanup"}:
                 v = getattr(g, f.name)
                 out[yaml_key(group, f)] = list(v) if isinstance(v, tuple) else v
     if p.model.scales:
         out["model.scale_input"] = p.model.scale_input
         out["train.integer_share"] = p.train.integer_share
         out["train.integer_bias"] = p.train.integer_bias
+    if p.model.cleanup:  # absent when off: the identities of runs from before the knob hold
+        out["model.cleanup"] = True
     return out

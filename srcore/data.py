@@ -23,6 +23,7 @@ from .realworld import RealPatches, degrade_named
 from .tensors import to_tensor
 
 _SCALE_TAG = 0x5CA1E  # keeps the scale draws apart from the real degradation's
+_LEVEL_TAG = 0x1E7E1  # and the clean-up levels apart from both
 
 
 class PatchBatches:
@@ -34,6 +35,8 @@ class PatchBatches:
     images' y0 instead of the cached one (the fixed patches of a degraded evaluation). With
     `scales` (low, high), each training patch's y0 is made at its own scale, drawn uniformly
     from that range by (seed, k, item) (srcore.degrade.patch_y0, or `real` at that scale).
+    With `levels` (the clean-up knob, model.cleanup), each real patch is degraded at its own
+    level, drawn uniformly from [0, 1] by (seed, k, item).
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class PatchBatches:
         scales: tuple[float, ...] | None = None,
         integer_share: float = 0.0,
         integer_bias: float = 0.0,
+        levels: bool = False,
     ):
         if index.empty:
             raise UserError(
@@ -57,6 +61,9 @@ class PatchBatches:
         self.index, self.batch_size, self.seed = index, batch_size, seed
         self.cache, self.split, self._images, self.real = cache, split, None, real
         self.y0_of, self.scales = y0_of, tuple(scales) if scales else None
+        if levels and real is None:
+            raise ValueError("clean-up levels are levels of the real degradation: pass `real`")
+        self.levels = levels
         self.integers = integer_scales(self.scales) if integer_share else ()
         self.integer_share = integer_share if self.integers else 0.0
         self.integer_odds = None  # None: evenly, with the draws of an even choice
@@ -88,20 +95,23 @@ class PatchBatches:
         rows: pd.DataFrame,
         keys: list[tuple[int, ...]] | None = None,
         scales: list[float] | None = None,
+        levels: list[float] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """x0, y0: B x 3 x P x P in [-1, 1]; origin: B x 2 (top, left); scale: B, the factor each
         y0 was enlarged by (0: the prepared scale, not drawn). keys: the real degradation's key of
-        each row (training batches); scales: the scale of each row's y0 (drawn by batch())."""
+        each row (training batches); scales, levels: the scale and the clean-up level of each
+        row's y0 (drawn by batch())."""
         hr, y0, applied = [], [], []
         if self.real is not None and keys is None:
             raise ValueError("real-degraded patches are drawn from keys: pass one per row")
         keys = keys or [()] * len(rows)
-        for r, key, s in zip(rows.itertuples(), keys, scales or [None] * len(rows)):
+        scales, levels = scales or [None] * len(rows), levels or [1.0] * len(rows)
+        for r, key, s, level in zip(rows.itertuples(), keys, scales, levels):
             h, y = self.images[r.image]
             hr.append(np.ascontiguousarray(h[r.top : r.top + r.size, r.left : r.left + r.size]))
             applied.append(0.0 if s is None else applied_scale(hr[-1].shape[0], s))
             if self.real is not None:
-                y0.append(self.real.y0(hr[-1], key, s))
+                y0.append(self.real.y0(hr[-1], key, s, level))
             elif s is not None:
                 y0.append(patch_y0(hr[-1], s))
             else:
@@ -112,9 +122,10 @@ class PatchBatches:
 
     def batch(
         self, k: int, part: int = 0, parts: int = 1
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Batch k, or share `part` of `parts` equal shares of it (data-parallel ranks): x0, y0,
-        origin, scale as rows() returns them."""
+        origin, scale as rows() returns them, and level: B, each y0's clean-up level (drawn with
+        `levels`; else 1 for real-degraded patches, 0 for clean ones)."""
         rng = np.random.default_rng([self.seed, k])
         picks = rng.integers(0, len(self.index), self.batch_size)
         n = self.batch_size // parts
@@ -123,7 +134,11 @@ class PatchBatches:
         scales = None
         if self.scales is not None:  # own generators: the real draws stay those of (seed, k, j)
             scales = [self.draw_scale(np.random.default_rng([*key, _SCALE_TAG])) for key in keys]
-        return self.rows(self.index.iloc[picks[items.start : items.stop]], keys, scales)
+        levels = [float(self.real is not None)] * len(keys)
+        if self.levels:
+            levels = [np.random.default_rng([*key, _LEVEL_TAG]).random() for key in keys]
+        rows = self.rows(self.index.iloc[picks[items.start : items.stop]], keys, scales, levels)
+        return (*rows, torch.tensor(levels, dtype=torch.float32))
 
     def draw_scale(self, rng: np.random.Generator) -> float:
         """One patch's scale: uniform over the range, or with chance integer_share one of its
@@ -145,10 +160,10 @@ def integer_scales(scales: tuple[float, ...] | None) -> tuple[int, ...]:
 
 
 class TrainSteps(torch.utils.data.Dataset):
-    """Item k = (x0, y0, origin, scale, t, noise) of training step k for rank `part` of `parts`: the
-    share of batch k and of its timesteps t (B, chain indices 1..num_steps) and noise (like x0), all
-    drawn from (seed, k) alone, so a resumed run, a data-parallel run and a single process see the
-    same batch."""
+    """Item k = (x0, y0, origin, scale, level, t, noise) of training step k for rank `part` of
+    `parts`: the share of batch k and of its timesteps t (B, chain indices 1..num_steps) and noise
+    (like x0), all drawn from (seed, k) alone, so a resumed run, a data-parallel run and a single
+    process see the same batch."""
 
     def __init__(
         self, patches: PatchBatches, num_steps: int, seed: int, part: int = 0, parts: int = 1
@@ -167,13 +182,13 @@ class TrainSteps(torch.utils.data.Dataset):
         )
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, ...]:
-        x0, y0, origin, scale = self.patches.batch(k, self.part, self.parts)
+        x0, y0, origin, scale, level = self.patches.batch(k, self.part, self.parts)
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + k)
         B, n = self.patches.batch_size, x0.shape[0]
         t = torch.randint(1, self.num_steps + 1, (B,), generator=gen)
         noise = torch.randn((B, *x0.shape[1:]), generator=gen)
         share = slice(self.part * n, (self.part + 1) * n)
-        return x0, y0, origin, scale, t[share], noise[share]
+        return x0, y0, origin, scale, level, t[share], noise[share]
 
 
 def whole_image_y0(

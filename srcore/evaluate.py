@@ -168,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="also score LPIPS with the weights in this folder (srcore.lpips)",
     )
-    add_sampling_options(ap, tile=0)
+    add_sampling_options(ap, tile=0, cleanup_default="0 with --degradation bicubic, 1 with real")
     return ap
 
 
@@ -178,9 +178,9 @@ def evaluate(args: argparse.Namespace) -> int:
     device = pick_device(args.device)  # a device that cannot be used stops even --bicubic
     scale = 4 if args.scale is None else args.scale
     if args.model is not None:
-        model, diffusion, scale = load_sampler(
-            args.model, device, args.steps, args.tile, args.overlap, args.samples, args.scale
-        )
+        own_level = 0.0 if args.degradation == "bicubic" else 1.0
+        options = (args.steps, args.tile, args.overlap, args.samples, args.scale, args.cleanup)
+        model, diffusion, scale = load_sampler(args.model, device, *options, own_level)
     items = folder_items(args.hr_dir, scale, args.degradation, seed=args.degradation_seed)
     lpips = load_lpips(args.lpips_dir, "--lpips-dir") if args.lpips_dir else None
     summary, rows, _ = evaluate_images(

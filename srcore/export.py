@@ -43,11 +43,11 @@ from .cli import HelpFormatter, call, one_line
 from .degrade import hr_side
 from .diffusion import ResShift
 from .errors import UserError
-from .model import DualDomainUNet
+from .model import DualDomainUNet, at_level
 from .noise import keyed_normal
 from .onnx_backend import FORMAT, INPUTS, INSTALL, OUTPUT
 from .onnx_ops import pad_to_multiple, pillow_bicubic
-from .sampling import pick_scale, scale_value
+from .sampling import CLEANUP, cleanup_value, pick_level, pick_scale, scale_value
 
 OPSET = 18  # ONNX Runtime's AveragePool (the local amplitude's) is much slower from opset 19 on
 # (scripts/bench_onnx.py --opset 19: the whole upscale 2x slower)
@@ -211,9 +211,16 @@ def check_graph(sampler: OneStepSampler, proto) -> None:
             )
 
 
-def export_model(model_path: Path, out: Path, scale: float | None = None, opset: int = OPSET):
+def export_model(
+    model_path: Path,
+    out: Path,
+    scale: float | None = None,
+    opset: int = OPSET,
+    cleanup: float | None = None,
+):
     """Export the model file's one-step sampler at `scale` (None: its own) to `out`, atomically,
-    with metadata. Returns the scale. A UserError (one line) for what cannot be exported."""
+    with metadata; a clean-up model is told `cleanup` (None: srcore.sampling.CLEANUP) in the
+    graph. Returns the scale. A UserError (one line) for what cannot be exported."""
     try:
         import onnx
         import onnxruntime  # noqa: F401 - check_graph runs the graph
@@ -228,7 +235,9 @@ def export_model(model_path: Path, out: Path, scale: float | None = None, opset:
     why = refusal(model)
     if why:
         raise UserError(f"{model_path}: cannot be exported to ONNX: {why}")
-    sampler = OneStepSampler(model, ResShift.from_config(diffusion_cfg).respace(1), scale)
+    level = pick_level(model.cfg, cleanup, model_path)
+    chain = ResShift.from_config(diffusion_cfg).respace(1)
+    sampler = OneStepSampler(at_level(model, level), chain, scale)
     try:
         proto = to_onnx(sampler, opset)
     except UserError as e:
@@ -238,6 +247,8 @@ def export_model(model_path: Path, out: Path, scale: float | None = None, opset:
     digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
     meta = {"format": FORMAT, "scale": f"{scale:g}", "source": Path(model_path).name}
     meta |= {"source_sha256": digest, "size_multiple": str(model.cfg.size_multiple)}
+    if model.cfg.cleanup:
+        meta["cleanup"] = f"{level:g}"
     meta["noise"] = "srcore.noise.keyed_normal of seed and origin"
     onnx.helper.set_model_props(proto, meta)
     try:
@@ -274,13 +285,19 @@ def parser() -> argparse.ArgumentParser:
         help="the enlargement, for a multi-scale model (default: its own)",
     )
     ap.add_argument("--opset", type=int, default=OPSET, help="the ONNX opset")
+    ap.add_argument(
+        "--cleanup",
+        type=cleanup_value,
+        help="for a model trained with the clean-up knob: the level the graph is told, 0..1 "
+        f"(default {CLEANUP})",
+    )
     return ap
 
 
 def export_command(args: argparse.Namespace) -> int:
     """Export and say what was written."""
     print(f"exporting {args.model} (about half a minute) ...", flush=True)
-    scale = export_model(args.model, args.out, args.scale, args.opset)
+    scale = export_model(args.model, args.out, args.scale, args.opset, args.cleanup)
     print(f"wrote {args.out}: the one-step sampler of {args.model} at x{scale:g}")
     return 0
 

@@ -4,7 +4,10 @@ The network predicts the residual x0 - y0 from (x_t, t, cond), where cond = cond
 scale) is y0 plus its positional encoding and amplitude map, and for a multi-scale model
 (`cfg.scales`) a constant plane holding the scale: the convolutions see it (scale_input channel), or
 the network reads it back and embeds it, then adds that to the time embedding (scale_input
-embedding) or scales and shifts every block's features with it (scale_input film: FiLM). It
+embedding) or scales and shifts every block's features with it (scale_input film: FiLM). A model
+with the clean-up knob (`cfg.cleanup`) gets one more plane, the level its input was degraded at
+(0 clean .. 1 the real group's full draw), always embedded and applied by FiLM (with the scale's
+embedding added under scale_input film); `at_level` fixes it for sampling. It
 knows nothing of the diffusion schedule: t is just a number fed to a sinusoidal embedding. H and W
 must be multiples of `cfg.size_multiple` (what the stem, the poolings, the wavelet and the block DCT
 need): srcore.sampler pads whole images once, and training patches are multiples by the params
@@ -123,7 +126,7 @@ class DualDomainBlock(nn.Module):
         self.dwt = DWTBranch(ch) if cfg.dwt else None
         self.fuse = nn.Conv2d(ch * (1 + cfg.dct + cfg.dwt), ch, 1)
         self.film = None
-        if cfg.scales and cfg.scale_input == "film":
+        if cfg.film:
             self.film = nn.Linear(cfg.time_dim, 2 * ch)
             nn.init.zeros_(self.film.weight)  # starts as the identity: gamma = beta = 0
             nn.init.zeros_(self.film.bias)
@@ -162,6 +165,8 @@ class DualDomainUNet(nn.Module):
         self.time = TimeEmbedding(cfg.time_dim)
         if cfg.scales and cfg.scale_input in EMBEDDED_SCALE_INPUTS:  # 1000 x code, like t's 0..T
             self.scale_embedding = TimeEmbedding(cfg.time_dim)
+        if cfg.cleanup:
+            self.level_embedding = TimeEmbedding(cfg.time_dim)
         s2, cin = cfg.stem**2, cfg.in_channels * cfg.stem**2
         if cfg.stem == 1:
             self.inc = ConvBlock(cin, c)
@@ -202,14 +207,16 @@ class DualDomainUNet(nn.Module):
         y0: torch.Tensor,
         origin: torch.Tensor | None = None,
         scale: float | torch.Tensor | None = None,
+        level: float | torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The conditioning on the UNet's grid, computed once per image and reused at every step.
 
         y0: B x 3 x H x W in [-1, 1], H and W multiples of size_multiple; origin: B x 2 (top, left)
         in HR pixels, default 0; scale: the factor y0 was enlarged by, one or B numbers (needed by
-        a multi-scale model, ignored by a single-scale one). Returns y0, its encodings, its
-        amplitude and the scale plane, pixel-unshuffled: B x cond_channels*stem^2 x H/stem x
-        W/stem.
+        a multi-scale model, ignored by a single-scale one); level: the clean-up level in [0, 1],
+        one or B numbers (needed with cfg.cleanup, ignored otherwise). Returns y0, its encodings,
+        its amplitude and the scale and level planes, pixel-unshuffled: B x cond_channels*stem^2
+        x H/stem x W/stem.
         """
         B, _, H, W = y0.shape
         parts = [y0]
@@ -227,18 +234,28 @@ class DualDomainUNet(nn.Module):
                 raise ValueError("a multi-scale model needs the scale y0 was enlarged by")
             s = torch.as_tensor(scale, dtype=torch.float32, device=y0.device).reshape(-1)
             parts.append(scale_code(s.expand(B))[:, None, None, None].expand(B, 1, H, W))
+        if self.cfg.cleanup:
+            if level is None:
+                raise ValueError("a model with the clean-up knob needs the level (0 clean .. 1)")
+            lv = torch.as_tensor(level, dtype=torch.float32, device=y0.device).reshape(-1)
+            parts.append(lv.expand(B)[:, None, None, None].expand(B, 1, H, W))
         return self._to_grid(torch.cat(parts, 1))
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """x_t: B x 3 x H x W (multiples of size_multiple); t: B model timesteps;
         cond = condition(y0, origin, scale). Returns the residual, B x 3 x H x W."""
         temb, semb = self.time(t.reshape(-1).to(x_t.device)), None
-        if self.cfg.scales and self.cfg.scale_input in EMBEDDED_SCALE_INPUTS:
-            plane = self.cfg.stem**2  # the scale plane's channels: the last of cond
-            semb = self.scale_embedding(1000 * cond[:, -1, 0, 0].float())
+        plane = self.cfg.stem**2  # channels of a constant plane on the grid
+        if self.cfg.cleanup:  # the level plane: the last of cond
+            semb = self.level_embedding(1000 * cond[:, -1, 0, 0].float())
+            cond = cond[:, :-plane]
+        if self.cfg.scales and self.cfg.scale_input in EMBEDDED_SCALE_INPUTS:  # then the scale's
+            scale_emb = self.scale_embedding(1000 * cond[:, -1, 0, 0].float())
             cond = cond[:, :-plane]
             if self.cfg.scale_input == "embedding":
-                temb, semb = temb + semb, None
+                temb = temb + scale_emb
+            else:
+                semb = scale_emb if semb is None else semb + scale_emb
         x = torch.cat([self._to_grid(x_t), cond.to(x_t.dtype)], 1)
         skips = [self.inc(x)]
         for block in self.downs:
@@ -249,3 +266,31 @@ class DualDomainUNet(nn.Module):
             h = dec(torch.cat([h, skips.pop()], 1), temb, semb)
         out = self.out(h)
         return F.pixel_shuffle(out, self.cfg.stem) if self.cfg.stem > 1 else out
+
+
+class AtLevel(nn.Module):
+    """A clean-up network told one level at inference: condition() adds it, the rest is the
+    network's, so the samplers, the tiles and the exporter call it as any network."""
+
+    def __init__(self, net: DualDomainUNet, level: float):
+        super().__init__()
+        self.net, self.level, self.cfg = net, level, net.cfg
+
+    def condition(
+        self,
+        y0: torch.Tensor,
+        origin: torch.Tensor | None = None,
+        scale: float | torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.net.condition(y0, origin, scale, self.level)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.net(x_t, t, cond)
+
+    def num_params(self) -> int:
+        return self.net.num_params()
+
+
+def at_level(net: DualDomainUNet, level: float) -> nn.Module:
+    """The network told clean-up level `level` in [0, 1] (a network without the knob: itself)."""
+    return AtLevel(net, level) if net.cfg.cleanup else net

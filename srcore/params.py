@@ -136,6 +136,8 @@ def _check_together(p: Params, where: str) -> None:
             f"a multiple of {m} (the model's stem, depth, DWT and DCT block)",
         )
     _check_scales(p, where)
+    if p.model.cleanup and p.train.degradation != "real":
+        _fail(where, "model.cleanup", True, "false unless train.degradation is real")
     if not tile_fits(p.evaluate.tile, p.evaluate.overlap, m):
         _fail(where, "evaluate.tile", p.evaluate.tile, tile_rule(m) + " (evaluate.overlap)")
     if p.data.source == "folder" and not (p.data.train_dir and p.data.valid_dir):

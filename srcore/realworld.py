@@ -8,8 +8,13 @@ A two-stage random pipeline in the manner of Real-ESRGAN (Wang et al., 2021), wr
     stage 2   blur (with probability second_blur_prob) -> resize around the LR size -> noise
     final     in random order: [resize to the LR size + sinc, JPEG] or [JPEG, resize + sinc]
 
+A level in [0, 1] (the clean-up knob, model.cleanup) scales every step's change: the blur is
+mixed with the identity, the resize factors are raised to the level and their kernels mixed with
+Pillow's antialiased bicubic, the noise's deviation is multiplied and JPEG's change is mixed in.
+Level 1 is the pipeline above; level 0 is the clean bicubic LR of srcore.degrade, exactly.
+
 Every draw comes from one numpy Generator, so the LR is a pure function of (HR, scale, config,
-key): training draws one per patch from (seed, step, item), evaluation one per image from
+level, key): training draws one per patch from (seed, step, item), evaluation one per image from
 (evaluate.degradation_seed, image name). The result is an 8-bit LR of srcore.degrade's size rule
 (floor(H / scale) x floor(W / scale)); its bicubic enlargement (srcore.degrade.upsample) is the
 network's y0, as for clean LR.
@@ -141,25 +146,51 @@ def resize_factor(
     return rng.uniform(1, span[1]) if way == 0 else rng.uniform(span[0], 1) if way == 1 else 1.0
 
 
+def toward(clean: torch.Tensor, degraded: torch.Tensor, level: float) -> torch.Tensor:
+    """A step's change scaled by the level: `degraded` at 1 (itself), `clean` at 0."""
+    return degraded if level == 1 else clean + level * (degraded - clean)
+
+
+def mixed_kernel(kernel: np.ndarray, level: float) -> np.ndarray:
+    """The kernel mixed with the identity (a centred impulse): still sums to 1."""
+    if level == 1:
+        return kernel
+    impulse = np.zeros_like(kernel)
+    impulse[kernel.shape[0] // 2, kernel.shape[1] // 2] = 1
+    return level * kernel + (1 - level) * impulse
+
+
+def leveled_resize(
+    img: torch.Tensor, size: tuple[int, int], mode: str, cfg: RealConfig, level: float
+) -> torch.Tensor:
+    """resize() in the drawn mode, mixed by the level with Pillow's antialiased bicubic."""
+    drawn = resize(img, size, mode, cfg.antialias)
+    return drawn if level == 1 else toward(resize(img, size, "bicubic", True), drawn, level)
+
+
 def _pass(
     img: torch.Tensor,
     cfg: RealConfig,
     stage: Stage,
     size: tuple[int, int],
     rng: np.random.Generator,
+    level: float = 1.0,
 ) -> torch.Tensor:
     """One blur-resize-noise(-JPEG) pass; `size` (H, W) is what the resize factor scales."""
     if rng.random() < stage.blur_prob:
-        img = blur(img, random_kernel(rng, stage.blur_sigma, cfg.sinc_prob))
-    f = resize_factor(rng, stage.resize_chances, stage.resize_range)
+        kernel = random_kernel(rng, stage.blur_sigma, cfg.sinc_prob)
+        img = blur(img, mixed_kernel(kernel, level))
+    f = resize_factor(rng, stage.resize_chances, stage.resize_range) ** level
     new_size = (max(1, int(size[0] * f)), max(1, int(size[1] * f)))
-    img = resize(img, new_size, _mode(rng), cfg.antialias)
+    img = leveled_resize(img, new_size, _mode(rng), cfg, level)
     gray = rng.random() < cfg.gray_noise_prob
     if rng.random() < cfg.gaussian_noise_prob:
-        img = gaussian_noise(img, rng.uniform(*stage.noise_range), gray, rng)
+        img = gaussian_noise(img, rng.uniform(*stage.noise_range) * level, gray, rng)
     else:
-        img = poisson_noise(img, rng.uniform(*stage.poisson_range), gray, rng)
-    return img if stage.jpeg_range is None else jpeg(img, round(rng.uniform(*stage.jpeg_range)))
+        img = poisson_noise(img, rng.uniform(*stage.poisson_range) * level, gray, rng)
+    if stage.jpeg_range is None:
+        return img
+    return toward(img, jpeg(img, round(rng.uniform(*stage.jpeg_range))), level)
 
 
 def _mode(rng: np.random.Generator) -> str:
@@ -167,24 +198,35 @@ def _mode(rng: np.random.Generator) -> str:
 
 
 def real_lr(
-    hr: np.ndarray, lr_size: tuple[int, int], cfg: RealConfig, rng: np.random.Generator
+    hr: np.ndarray,
+    lr_size: tuple[int, int],
+    cfg: RealConfig,
+    rng: np.random.Generator,
+    level: float = 1.0,
 ) -> np.ndarray:
-    """uint8 HR (H x W x 3) -> uint8 LR of lr_size (height, width)."""
+    """uint8 HR (H x W x 3) -> uint8 LR of lr_size (height, width), degraded at `level` in [0, 1]
+    (0: Pillow's bicubic shrink, the clean LR)."""
+    if level == 0:
+        return bicubic_resize(np.ascontiguousarray(hr), lr_size[::-1])
     h, w = hr.shape[:2]
-    img = _pass(_to_float(hr), cfg, Stage.first(cfg), (h, w), rng)
-    img = _pass(img, cfg, Stage.second(cfg), lr_size, rng)
+    img = _pass(_to_float(hr), cfg, Stage.first(cfg), (h, w), rng, level)
+    img = _pass(img, cfg, Stage.second(cfg), lr_size, rng, level)
     final = None
     if rng.random() < cfg.final_sinc_prob:  # Real-ESRGAN's final sinc: cutoff pi/3..pi
         final = sinc(int(rng.choice(SIZES)), rng.uniform(np.pi / 3, np.pi))
+        final = mixed_kernel(final, level)
     quality, mode = round(rng.uniform(*cfg.jpeg_range2)), _mode(rng)
 
     def resize_and_sinc(x: torch.Tensor) -> torch.Tensor:
-        x = resize(x, lr_size, mode, cfg.antialias)
+        x = leveled_resize(x, lr_size, mode, cfg, level)
         return x if final is None else blur(x, final)
 
+    def compress(x: torch.Tensor) -> torch.Tensor:
+        return toward(x, jpeg(x, quality), level)
+
     if rng.random() < 0.5:
-        return to_uint8(jpeg(resize_and_sinc(img), quality))
-    return to_uint8(resize_and_sinc(jpeg(img, quality)))
+        return to_uint8(compress(resize_and_sinc(img)))
+    return to_uint8(resize_and_sinc(compress(img)))
 
 
 def real_degrade(
@@ -207,12 +249,19 @@ class RealPatches:
     cfg: RealConfig
     scale: float
 
-    def y0(self, hr: np.ndarray, key: tuple[int, ...], scale: float | None = None) -> np.ndarray:
+    def y0(
+        self,
+        hr: np.ndarray,
+        key: tuple[int, ...],
+        scale: float | None = None,
+        level: float = 1.0,
+    ) -> np.ndarray:
         """uint8 P x P x 3 HR patch -> its real-degraded y0, P x P x 3: an LR of floor(P / s)
-        pixels (s: `scale`, default self.scale) enlarged back to P, as srcore.degrade.patch_y0."""
+        pixels (s: `scale`, default self.scale) degraded at `level`, enlarged back to P, as
+        srcore.degrade.patch_y0 (which level 0 equals)."""
         s = self.scale if scale is None else scale
         (height, width), rng = hr.shape[:2], generator(*key)
-        lr = real_lr(hr, (lr_side(height, s), lr_side(width, s)), self.cfg, rng)
+        lr = real_lr(hr, (lr_side(height, s), lr_side(width, s)), self.cfg, rng, level)
         return bicubic_resize(lr, (width, height))
 
 

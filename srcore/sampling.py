@@ -14,15 +14,19 @@ from .config import DEVICES, SAMPLERS, SEED, EvaluateConfig, ModelConfig, tile_f
 from .cudagraph import for_sampling
 from .diffusion import ResShift
 from .errors import UserError
+from .model import at_level
 from .rules import MAX_SCALE
 
 STEPS = (
     EvaluateConfig().steps
 )  # 1: the best PSNR in the study (more steps: more texture, less PSNR)
+CLEANUP = 1.0  # the level a clean-up model is told when none is given
 
 
-def add_sampling_options(ap: argparse.ArgumentParser, tile: int) -> None:
-    """--steps, --sampler, --samples, --ensemble, --tile, --overlap, --device."""
+def add_sampling_options(
+    ap: argparse.ArgumentParser, tile: int, cleanup_default: str = f"{CLEANUP}"
+) -> None:
+    """--steps, --sampler, --samples, --ensemble, --tile, --overlap, --device, --cleanup."""
     ap.add_argument(
         "--steps",
         type=int,
@@ -47,6 +51,34 @@ def add_sampling_options(ap: argparse.ArgumentParser, tile: int) -> None:
     ap.add_argument(
         "--device", default="auto", choices=DEVICES, help="auto = cuda when available, else cpu"
     )
+    ap.add_argument(
+        "--cleanup",
+        type=cleanup_value,
+        help="for a model trained with the clean-up knob (model.cleanup): how much to clean up, "
+        f"0 (a clean LR: sharpen only) to 1 (the real group's full degradations); default "
+        f"{cleanup_default}",
+    )
+
+
+def cleanup_value(text: str) -> float:
+    """The argparse type of --cleanup: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text}: allowed a number in [0, 1]")
+    return value
+
+
+def pick_level(
+    cfg: ModelConfig, level: float | None, path: Path, default: float = CLEANUP
+) -> float:
+    """The clean-up level to tell the model: `level`, or `default` when None; a UserError for a
+    level given to a model without the knob."""
+    if level is not None and not cfg.cleanup:
+        raise UserError(f"--cleanup {level:g}: {path} has no clean-up knob (model.cleanup false)")
+    return default if level is None else level
 
 
 def seed_value(text: str) -> int:
@@ -91,9 +123,12 @@ def load_sampler(
     overlap: int,
     samples: int = 1,
     scale: float | None = None,
+    cleanup: float | None = None,
+    default_cleanup: float = CLEANUP,
 ) -> tuple[torch.nn.Module, ResShift, float]:
-    """(the model ready to sample on `device`, its chain respaced to `steps` (None: STEPS, or the
-    model's T if smaller), the scale: `scale` if the model takes it, None: the model's own).
+    """(the model ready to sample on `device`, told the clean-up level `cleanup` (None:
+    `default_cleanup`) if it has the knob; its chain respaced to `steps` (None: STEPS, or the
+    model's T if smaller); the scale: `scale` if the model takes it, None: the model's own).
     Options that do not fit the model raise a UserError."""
     if samples < 1:
         raise UserError(f"--samples {samples}: allowed 1 or more")
@@ -108,4 +143,5 @@ def load_sampler(
     if not tile_fits(tile, overlap, m):
         raise UserError(f"--tile {tile} --overlap {overlap}: the tile must be {tile_rule(m)}")
     scale = pick_scale(model.cfg, int(checkpoint["scale"]), scale, path)
-    return for_sampling(model), diffusion.respace(steps), scale
+    told = at_level(model, pick_level(model.cfg, cleanup, path, default_cleanup))
+    return for_sampling(told), diffusion.respace(steps), scale

@@ -52,7 +52,7 @@ from .data import PatchBatches, TrainSteps
 from .device import autocast
 from .diffusion import ResShift
 from .losses import SRLoss
-from .model import DualDomainUNet
+from .model import DualDomainUNet, at_level
 from .ranks import distributed, init_process, mean_over_ranks, rank_of_process, shared_checkpoint
 from .resume import resumable_checkpoint, run_identity
 from .validate import validate
@@ -193,6 +193,9 @@ def train(
         raise ValueError(
             f"model.scales is {model_cfg.scales} but the batches' are {train_data.scales}"
         )
+    if model_cfg.cleanup != train_data.levels:
+        drawn = "draw" if train_data.levels else "do not draw"
+        raise ValueError(f"model.cleanup is {model_cfg.cleanup} but the batches {drawn} levels")
     if identity is None:
         settings = Params(
             prepare=PrepareConfig(scale=scale),
@@ -234,10 +237,10 @@ def train(
         scale,
     )
     bar = tqdm(total=cfg.steps, initial=start, desc="train", unit="step", disable=rank != 0)
-    for x0, y0, origin, enlarged_by, t, noise in loader:
+    for x0, y0, origin, enlarged_by, level, t, noise in loader:
         run.model.train()
         x0, y0, noise = (a.to(dev, non_blocking=True) for a in (x0, y0, noise))
-        cond = run.model.condition(y0, origin.to(dev), enlarged_by.to(dev))
+        cond = run.model.condition(y0, origin.to(dev), enlarged_by.to(dev), level.to(dev))
         loss, applied = train_step(
             net, diffusion, loss_fn, run.opt, x0, y0, cond, t, noise, cfg.grad_clip
         )
@@ -267,7 +270,9 @@ class _Checks:
         self.cfg, self.run, self.dev, self.say, self.scale = cfg, run, dev, say, scale
         self.valid_data = valid_data
         self.val_diffusion = diffusion.respace(min(cfg.eval_sample_steps, diffusion.num_steps))
-        self.sampling_net = None if valid_data is None else for_sampling(run.weights)
+        # the fixed patches are real-degraded at the full level when training on real LR
+        told = at_level(run.weights, 1.0)
+        self.sampling_net = None if valid_data is None else for_sampling(told)
         self.last_good = last_good
         self.bad_run = 0
         self.window: list[float] = []  # finite losses since the last log line

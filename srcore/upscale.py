@@ -1,7 +1,7 @@
 """Upscale your own images with a trained model.
 
     srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
-                   [--sampler ancestral|ddim] [--samples N] [--ensemble]
+                   [--sampler ancestral|ddim] [--samples N] [--ensemble] [--cleanup L]
                    [--tile 1024] [--overlap 32] [--device auto|cpu|cuda] [--backend torch|onnx]
     (or python -m srcore.upscale ...)
 
@@ -169,6 +169,11 @@ def onnx_sampler(args: argparse.Namespace) -> OnnxSampler:
         raise UserError("--ensemble: not with --backend onnx (the graph runs one view)")
     if args.device == "cuda":
         raise UserError("--device cuda: --backend onnx runs on the CPU (allowed: auto, cpu)")
+    if args.cleanup is not None:
+        raise UserError(
+            f"--cleanup {args.cleanup:g}: --backend onnx runs the level the graph was exported "
+            "with (srcore-export --cleanup)"
+        )
     path = args.model or Path("models/model.onnx")
     sampler = OnnxSampler(path)
     if args.scale is not None and args.scale != sampler.scale:
@@ -194,6 +199,7 @@ def enlarger(args: argparse.Namespace) -> tuple[Callable[[Picture], Picture], fl
         args.overlap,
         args.samples,
         args.scale,
+        args.cleanup,
     )
     sampling = sampling_of(args)
     return (lambda p: upscale_picture(p, model, diffusion, scale, *tiles, sampling)), scale

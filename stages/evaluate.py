@@ -2,7 +2,8 @@
 `evaluate.benchmarks` folders (each under its folder's name in metrics.json), under every
 `evaluate.degradations` (bicubic at the top level, the others under their name), at the model's
 scale and at every `evaluate.scales` (under x<scale> inside its degradation's block: whole images
-and benchmarks; the fixed patches are the prepared scale's).
+and benchmarks; the fixed patches are the prepared scale's). A model with the clean-up knob
+(model.cleanup) is told level 0 on bicubic inputs and `evaluate.cleanup` on the others.
 
 Writes metrics/metrics.json (DVC metrics), metrics/per_image.csv, the SR images (data/eval/sr/),
 per degradation d other than bicubic its per-image scores, inputs and SR (data/eval/<d>/), the same
@@ -30,6 +31,7 @@ from srcore.errors import UserError
 from srcore.evaluate import KEYS, evaluate_images, folder_items
 from srcore.images import read_image, write_image
 from srcore.lpips import LPIPS, load_lpips
+from srcore.model import at_level
 from srcore.params import load_params
 from srcore.realworld import degrade_named
 from srcore.sampler import super_resolve
@@ -178,7 +180,6 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, n
     model, diffusion_cfg, checkpoint = load_model(
         model_path, p.model, p.diffusion, pick_device(e.device)
     )
-    model = for_sampling(model)  # bf16 and CUDA graphs on a GPU
     check_scales(model.cfg, checkpoint["scale"], e.scales, model_path)
     diffusion = ResShift.from_config(diffusion_cfg).respace(e.steps)
     scale = checkpoint["scale"]
@@ -187,9 +188,10 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, n
     if lpips is None:
         print("LPIPS not scored: evaluate.lpips_dir is empty (docs/experiments.md: LPIPS)")
     kwargs = {"sampler": e.sampler, "samples": e.samples, "ensemble": e.ensemble}
-    sampling = Sampling(model, diffusion, e.seed, e.tile, e.overlap, kwargs, lpips)
     summary, results = {}, {}
     for d in e.degradations:
+        told = for_sampling(at_level(model, 0.0 if d == "bicubic" else e.cleanup))  # bf16, graphs
+        sampling = Sampling(told, diffusion, e.seed, e.tile, e.overlap, kwargs, lpips)
         scores, *found = scores_under(p, d, prepared, scale, benchmarks[d, scale], sampling)
         results[d] = (*found, None)
         block = summary if d == "bicubic" else summary.setdefault(d, {})
@@ -202,7 +204,8 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, n
                 p, d, s, prepared, benchmarks[d, s], sampling
             )
     first_y0 = next(iter(results["bicubic"][2].values()))
-    chain = chain_of(model, diffusion, first_y0, e.seed, e.sampler, scale)
+    clean = for_sampling(at_level(model, 0.0))
+    chain = chain_of(clean, diffusion, first_y0, e.seed, e.sampler, scale)
     return summary, results, chain
 
 

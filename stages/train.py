@@ -83,7 +83,7 @@ def batches(p: Params, prepared: Path) -> tuple[PatchBatches, PatchBatches | Non
     t = p.train
     integer = {"integer_share": t.integer_share, "integer_bias": t.integer_bias}
     args = (cache, train_rows, "train", t.batch_size, t.seed, real)
-    train_data = PatchBatches(*args, scales=p.model.scales, **integer)
+    train_data = PatchBatches(*args, scales=p.model.scales, levels=p.model.cleanup, **integer)
     if not len(valid_rows):
         return train_data, None
     names = list(dict.fromkeys(valid_rows["image"]))

@@ -32,7 +32,7 @@ def test_each_patch_is_made_at_its_drawn_scale(tmp_path):
     patches = _patches(tmp_path)
     seen = []
     for k in range(4):
-        x0, y0, _, scale = patches.batch(k)
+        x0, y0, _, scale, _ = patches.batch(k)
         for hr, y, s in zip(x0, y0, scale.tolist()):
             hr8 = ((hr + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
             lr_side = round(64 / s)  # the factor told is the one applied: 64 / LR side
@@ -103,7 +103,7 @@ def test_scales_are_keyed_by_step_and_item_and_shared_exactly_between_ranks(tmp_
 def test_real_patches_at_a_drawn_scale_keep_the_real_draws(tmp_path):
     real = RealPatches(RealConfig(), 4)
     patches = _patches(tmp_path, scales=(1.0, 4.0), real=real)
-    x0, y0, _, scale = patches.batch(2)
+    x0, y0, _, scale, _ = patches.batch(2)
     rows = patches.index.iloc[np.random.default_rng([5, 2]).integers(0, 4, 8)]
     for j, (r, s) in enumerate(zip(rows.itertuples(), scale.tolist())):
         hr = np.ascontiguousarray(
@@ -122,5 +122,32 @@ def test_scale_one_is_restoration_at_the_same_size(tmp_path):
 
 def test_train_steps_serve_the_scale_of_each_item(tmp_path):
     steps = TrainSteps(_patches(tmp_path, batch_size=4), 15, 5)
-    x0, y0, origin, scale, t, noise = steps[2]
+    x0, y0, origin, scale, level, t, noise = steps[2]
     assert scale.shape == (4,) and torch.equal(scale, steps.patches.batch(2)[3])
+
+
+def test_clean_up_levels_are_drawn_per_item_and_make_each_y0(tmp_path):
+    real = RealPatches(RealConfig(), 4)
+    patches = _patches(tmp_path, scales=None, real=real)
+    patches.levels = True
+    levels = torch.cat([patches.batch(k)[4] for k in range(40)])
+    assert 0 <= levels.min() < 0.1 and 0.9 < levels.max() <= 1 and abs(levels.mean() - 0.5) < 0.1
+    x0, y0, _, _, level = patches.batch(2)
+    rows = patches.index.iloc[np.random.default_rng([5, 2]).integers(0, 4, 8)]
+    for j, r in enumerate(rows.itertuples()):
+        hr = np.ascontiguousarray(
+            patches.images["a.png"][0][r.top : r.top + 64, r.left : r.left + 64]
+        )
+        assert torch.equal(y0[j], to_tensor(real.y0(hr, (5, 2, j), None, level[j].item())))
+    halves = [patches.batch(2, part, 2) for part in (0, 1)]  # the ranks' shares: the same draws
+    assert torch.equal(torch.cat([h[4] for h in halves]), level)
+    assert torch.equal(torch.cat([h[1] for h in halves]), y0)
+    patches.levels = False  # the draws of real patches without the knob: level 1, the pipeline
+    assert torch.equal(patches.batch(2)[4], torch.ones(8))
+    assert not torch.equal(patches.batch(2)[1], y0)
+
+
+def test_levels_need_the_real_degradation(tmp_path):
+    index = _patches(tmp_path).index
+    with pytest.raises(ValueError, match="levels of the real degradation"):
+        PatchBatches(tmp_path, index, "train", 8, 5, None, levels=True)

@@ -7,7 +7,7 @@ import torch
 
 from srcore.config import EMBEDDED_SCALE_INPUTS, SCALE_INPUTS, ModelConfig
 from srcore.encodings import pad_reflect
-from srcore.model import DCTBranch, DualDomainUNet, DWTBranch
+from srcore.model import DCTBranch, DualDomainUNet, DWTBranch, at_level
 from tests.helpers.images import tiny_model
 
 
@@ -221,3 +221,35 @@ def test_a_single_scale_model_starts_from_the_previous_codes_weights():
     for k, v in m.state_dict().items():
         digest.update(k.encode() + v.numpy().tobytes())
     assert digest.hexdigest() == SINGLE_SCALE_INIT
+
+
+@pytest.mark.parametrize("scales", [(), (1.0, 4.0)])
+def test_the_clean_up_level_reaches_the_network_through_film_alone(scales):
+    m = tiny_model(scales=scales, cleanup=True)  # FiLM layers not zero
+    y0, t = torch.rand(2, 3, 64, 64) * 2 - 1, torch.tensor([3.0, 3.0])
+    scale = 4.0 if scales else None
+
+    def run(level):
+        with torch.no_grad():
+            return m(y0 + 0.1, t, m.condition(y0, scale=scale, level=level))
+
+    by_level = {v: run(v) for v in (0.0, 0.5, 1.0)}
+    assert all(not torch.allclose(by_level[a], by_level[b]) for a, b in [(0, 0.5), (0.5, 1)])
+    mixed = run(torch.tensor([0.0, 1.0]))  # one level per item
+    assert torch.allclose(mixed[0], by_level[0.0][0], atol=1e-6)
+    assert torch.allclose(mixed[1], by_level[1.0][1], atol=1e-6)
+    # the first convolution never sees the level plane: the condition carries it, the input not
+    plain = ModelConfig(width=8, time_dim=16, scales=scales)
+    assert m.cfg.in_channels == plain.in_channels and m.cfg.cond_channels == plain.cond_channels + 1
+    told = at_level(m, 0.5)
+    with torch.no_grad():
+        assert torch.equal(told(y0 + 0.1, t, told.condition(y0, scale=scale)), by_level[0.5])
+    with pytest.raises(ValueError, match="needs the level"):
+        m.condition(y0, scale=scale)
+
+
+def test_a_network_without_the_knob_ignores_the_level_and_is_not_wrapped():
+    m = tiny_model(scales=(1.0, 4.0))
+    y0 = torch.rand(1, 3, 64, 64)
+    assert torch.equal(m.condition(y0, scale=2.0, level=0.0), m.condition(y0, scale=2.0))
+    assert at_level(m, 0.3) is m and not any("level" in k for k in m.state_dict())

@@ -256,8 +256,8 @@ def test_bicubic_batches_are_the_previous_codes_bytes(tmp_path):
     digest = hashlib.sha256()
     for k in range(3):
         for part in (0, 1):
-            *tensors, scale = p.batch(k, part, 2)
-            assert not scale.any()  # the prepared scale: not drawn
+            *tensors, scale, level = p.batch(k, part, 2)
+            assert not scale.any() and not level.any()  # the prepared scale, clean LR
             for t in tensors:
                 digest.update(t.numpy().tobytes())
     assert digest.hexdigest() == BICUBIC_BATCHES
@@ -265,7 +265,7 @@ def test_bicubic_batches_are_the_previous_codes_bytes(tmp_path):
 
 def test_bicubic_batches_are_crops_of_the_cached_y0(tmp_path):
     patches = _patches(tmp_path, None)
-    _, y0, origin, _ = patches.batch(3)
+    _, y0, origin, _, _ = patches.batch(3)
     cached = np.load(tmp_path / "train" / "a.png.y0.npy")
     for y, (top, left) in zip(y0, origin.tolist()):
         crop = torch.from_numpy(cached[top : top + 32, left : left + 32]).permute(2, 0, 1)
@@ -296,3 +296,54 @@ def test_loader_workers_serve_the_batches_of_the_training_thread(tmp_path):
     for k, served in enumerate(loader):
         for a, b in zip(served, steps[k]):
             assert torch.equal(a, b)
+
+
+# sha256 of real_lr on six keys, reference and antialiased, made by the code before the clean-up
+# level existed: level 1 is that pipeline, bit for bit
+LEVEL_ONE = "679556e51a773e98cc9bbd3d1bedd7686c346684a7e4f77c51ff3c3055e89e31"
+
+
+def test_level_one_is_the_pipeline_and_level_zero_the_clean_lr():
+    digest = hashlib.sha256()
+    for key in range(6):
+        hr = smooth_image(96, 128, seed=key)
+        for cfg in (RealConfig(), RealConfig(antialias=True)):
+            digest.update(realworld.real_lr(hr, (24, 32), cfg, generator(7, key), 1.0).tobytes())
+        assert np.array_equal(
+            realworld.real_lr(hr, (24, 32), RealConfig(), generator(7, key), 0.0), degrade(hr, 4)[1]
+        )
+    assert digest.hexdigest() == LEVEL_ONE
+
+
+def test_the_level_scales_every_steps_change():
+    hr = smooth_image(128, 128)
+    clean = degrade(hr, 4)[1]
+    mean_error = {
+        level: np.mean(
+            [
+                np.abs(
+                    realworld.real_lr(hr, (32, 32), RealConfig(), generator(k), level).astype(float)
+                    - clean
+                ).mean()
+                for k in range(8)
+            ]
+        )
+        for level in (0.0, 0.01, 0.25, 0.5, 1.0)
+    }
+    errors = list(mean_error.values())
+    assert errors[0] == 0 and errors[1] < 1.5  # continuous at 0 (the float path, not Pillow's)
+    assert all(a < b for a, b in zip(errors[1:], errors[2:]))  # and growing with the level
+
+
+@pytest.mark.parametrize("level", [0.0, 0.3, 1.0])
+def test_a_mixed_kernel_sums_to_one_and_is_the_identity_at_zero(level):
+    kernel = kernels.gaussian(9, 2.0)
+    mixed = realworld.mixed_kernel(kernel, level)
+    assert mixed.sum() == pytest.approx(1.0)
+    img = torch.rand(3, 20, 20, dtype=torch.float64)
+    out = realworld.blur(img, mixed)
+    if level == 0:
+        assert torch.allclose(out, img, atol=1e-10)
+    else:  # the blur's change, scaled
+        full = realworld.blur(img, kernel)
+        assert torch.allclose(out - img, level * (full - img), atol=1e-10)

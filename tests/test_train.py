@@ -116,7 +116,7 @@ def test_persistent_nan_stops_naming_the_step_and_the_last_good_checkpoint(
     assert torch.load(tmp_path / "ck.pt", weights_only=True)["step"] == 4
 
 
-@pytest.mark.parametrize("degradation", ["bicubic", "real", "real-any-scale"])
+@pytest.mark.parametrize("degradation", ["bicubic", "real", "real-any-scale", "real-cleanup"])
 def test_resumed_training_equals_an_uninterrupted_run(tmp_path, tiny_data, degradation):
     cfg = TrainConfig(
         steps=6,
@@ -132,6 +132,8 @@ def test_resumed_training_equals_an_uninterrupted_run(tmp_path, tiny_data, degra
     if degradation.endswith("any-scale"):  # each patch's scale too
         model = dataclasses.replace(MODEL, scales=(1.0, 4.0))
         tiny_data.scales = model.scales
+    if degradation.endswith("cleanup"):  # and each patch's clean-up level
+        model, tiny_data.levels = dataclasses.replace(MODEL, cleanup=True), True
     args = (cfg, model, DiffusionConfig(), LossConfig(), 4, tiny_data, None)
     straight = train(*args, tmp_path / "a.pt")
 

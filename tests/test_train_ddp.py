@@ -42,13 +42,14 @@ def set_train(repo, **values):
     (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
 
 
-@pytest.mark.parametrize("degradation", ["bicubic", "real", "real-any-scale"])
+@pytest.mark.parametrize("degradation", ["bicubic", "real", "real-any-scale", "real-cleanup"])
 def test_two_processes_train_the_weights_of_one_and_only_rank_0_writes(tmp_path, degradation):
     how = degradation.split("-")[0]
     repo, env = prepared_repo(tmp_path, steps=6, nproc=2, degradation=how)
     p = yaml.safe_load((repo / "params.yaml").read_text())  # any scale: each patch's scale too
     any_scale = degradation.endswith("any-scale")
     p["model"]["scales"], p["evaluate"]["scales"] = ([1, 4], [2]) if any_scale else ([], [])
+    p["model"]["cleanup"] = degradation.endswith("cleanup")  # each patch's level too
     (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     out = run(f"{PY} stages/train.py", repo, env)
     assert out.count("trained 6 steps") == 1, out  # rank 0 alone prints

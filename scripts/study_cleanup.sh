@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The clean-up knob (model.cleanup) against the clean and the plain real model, and its PSNR over
+# the level told at inference, through DVC's experiment queue -> metrics/study_cleanup.md.
+#
+#   scripts/study_cleanup.sh [DATASETS]
+#   DATASETS: a folder with Set5/ and Set14/ (default ../shared/datasets)
+#
+# clean is the x4 model on bicubic LR, real the x4 model on the `real` group's pipeline
+# (Real-ESRGAN's ranges), cleanup the x4 model trained on that pipeline at a level drawn per
+# patch and told it. Every row is scored on clean LR (the knob told 0) and on the real pipeline
+# (fixed draws per image name; the knob told evaluate.cleanup): the cleanup-<level> rows score
+# the same model at other levels (only the evaluate stage runs). Models are x4 alone
+# (model.scales [], 128-pixel patches), as in metrics/study_real.md. One worker: on a 2-core CPU
+# two trainings at once are slower. Needs the environment (make install, source
+# .venv/bin/activate) and a reproduced workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/study_lib.sh
+DATA=$(cd "${1:-../shared/datasets}" && pwd)
+SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
+COLUMNS_KEPT="^(Experiment|evaluate\\.cleanup|$SCORES|real\\.($SCORES))\$"
+LEVELS=(0 0.25 0.5 0.75)
+
+NAMES=(clean real cleanup "${LEVELS[@]/#/cleanup-}")
+study_begin "${NAMES[@]}"
+
+X4=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
+  -S prepare.patch=128)
+KNOB=(-S train.degradation=real -S model.cleanup=true)
+queue() { dvc exp run --queue -n "$1" "${X4[@]}" "${@:2}" >/dev/null; }
+queue clean
+queue real -S train.degradation=real
+queue cleanup "${KNOB[@]}"
+for level in "${LEVELS[@]}"; do
+  queue "cleanup-$level" "${KNOB[@]}" -S "evaluate.cleanup=$level"
+done
+echo "queued ${NAMES[*]}"
+
+run_queue
+
+write_table metrics/study_cleanup.md "$COLUMNS_KEPT" <<EOT
+# The clean-up knob: \`scripts/study_cleanup.sh\`, then \`dvc exp show --md\`
+
+Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an
+x4 model scored on clean LR (no prefix; the knob told 0) and on the \`real\` pipeline (\`real.\`,
+fixed draws per image name; the knob told evaluate.cleanup). \`*_gain\` is over bicubic of the
+same LR; psnr_y: the validation images (chelsea, coffee).
+EOT
