@@ -3,9 +3,9 @@
     python scripts/bench_degradation.py [--steps 150] [--rounds 2] [--out FILE.json]
 
 Trains the default configuration (params.yaml) on data/prepared for --steps steps with the cached
-bicubic y0, with train.degradation real (and with model.cleanup: each patch at a drawn level), and with
-model.scales [1, 4] (bicubic y0 made per patch at
-its drawn scale, told by params.yaml's model.scale_input), alternating for --rounds rounds so that
+bicubic y0, with train.degradation real (and with model.cleanup: each patch at a drawn level), and
+with model.scales [1, 4] (bicubic y0 made per patch at its drawn scale, told by params.yaml's
+model.scale_input), alternating for --rounds rounds so that
 drifts in the machine's speed fall on all, and reports steps/s of each and their ratio to bicubic;
 also the time one loader worker spends on a batch of each kind.
 """

@@ -1,11 +1,12 @@
 """A photo as the web serves it (shrunk, JPEG-compressed), upscaled by a clean and a real model.
 
-    python scripts/real_photo.py --clean CLEAN.pt --real REAL.pt
+    python scripts/real_photo.py --clean CLEAN.pt --real REAL.pt [--knob KNOB.pt [--levels L...]]
         [--photo data/raw/valid/chelsea.png] [--quality 30] [--out docs/figures/real_photo.png]
 
 The photo is shrunk by the models' scale (bicubic) and saved as a JPEG at --quality, the way a
 thumbnail or a messaging app would; that JPEG is what both models upscale (one sampling step,
-seed 0). The figure shows the JPEG (nearest), bicubic, both models and the original, with the
+seed 0). The figure shows the JPEG (nearest), bicubic, both models (and a model with the
+clean-up knob told each of --levels) and the original, with the
 busiest crop zoomed, PSNR-Y against the original, and (srcore.figures.save) the date and machine
 it was made on.
 """
@@ -58,6 +59,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clean", type=Path, required=True, help="a model trained on bicubic LR")
     ap.add_argument("--real", type=Path, required=True, help="a model trained on real LR")
+    ap.add_argument("--knob", type=Path, help="a model trained with model.cleanup")
+    ap.add_argument("--levels", type=float, nargs="+", default=[0.5, 1.0], help="its levels")
     ap.add_argument("--photo", type=Path, default=Path("data/raw/valid/chelsea.png"))
     ap.add_argument("--quality", type=int, default=30)
     ap.add_argument("--out", type=Path, default=Path("docs/figures/real_photo.png"))
@@ -73,8 +76,11 @@ def main() -> None:
         "bicubic": y0,
         "clean model": super_resolve_image(clean, clean_chain, y0),
         "real model": super_resolve_image(real, real_chain, y0),
-        "original": hr,
     }
+    for level in args.levels if args.knob else []:
+        knob, knob_chain, _ = load_sampler(args.knob, device, 1, 0, 32, cleanup=level)
+        panels[f"clean-up {level:g}"] = super_resolve_image(knob, knob_chain, y0)
+    panels["original"] = hr
     figures.save(figure(panels, hr, scale), args.out)
     print({k: round(score(v, hr, scale)["psnr_y"], 2) for k, v in panels.items() if v is not hr})
 

@@ -9,7 +9,10 @@
 # (Real-ESRGAN's ranges), cleanup the x4 model trained on that pipeline at a level drawn per
 # patch and told it. Every row is scored on clean LR (the knob told 0) and on the real pipeline
 # (fixed draws per image name; the knob told evaluate.cleanup): the cleanup-<level> rows score
-# the same model at other levels (only the evaluate stage runs). Models are x4 alone
+# the same model at other levels (queued, each trains it again, bit for bit the same).
+# clean-light and cleanup-light train and score the same way on the lighter antialiased preset
+# (LIGHT in scripts/study_lib.sh, with real.antialias=true); the -3000 rows train twice as long.
+# Models are x4 alone
 # (model.scales [], 128-pixel patches), as in metrics/study_real.md. One worker: on a 2-core CPU
 # two trainings at once are slower. Needs the environment (make install, source
 # .venv/bin/activate) and a reproduced workspace.
@@ -21,7 +24,8 @@ SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain
 COLUMNS_KEPT="^(Experiment|evaluate\\.cleanup|$SCORES|real\\.($SCORES))\$"
 LEVELS=(0 0.25 0.5 0.75)
 
-NAMES=(clean real cleanup "${LEVELS[@]/#/cleanup-}")
+NAMES=(clean real cleanup "${LEVELS[@]/#/cleanup-}" clean-light cleanup-light cleanup-light-0.5
+  cleanup-light-3000 clean-3000)
 study_begin "${NAMES[@]}"
 
 X4=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
@@ -34,6 +38,11 @@ queue cleanup "${KNOB[@]}"
 for level in "${LEVELS[@]}"; do
   queue "cleanup-$level" "${KNOB[@]}" -S "evaluate.cleanup=$level"
 done
+queue clean-light -S real.antialias=true "${LIGHT[@]}"
+queue cleanup-light "${KNOB[@]}" -S real.antialias=true "${LIGHT[@]}"
+queue cleanup-light-0.5 "${KNOB[@]}" -S real.antialias=true "${LIGHT[@]}" -S evaluate.cleanup=0.5
+queue cleanup-light-3000 "${KNOB[@]}" -S real.antialias=true "${LIGHT[@]}" -S train.steps=3000
+queue clean-3000 -S real.antialias=true "${LIGHT[@]}" -S train.steps=3000
 echo "queued ${NAMES[*]}"
 
 run_queue
@@ -43,6 +52,7 @@ write_table metrics/study_cleanup.md "$COLUMNS_KEPT" <<EOT
 
 Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an
 x4 model scored on clean LR (no prefix; the knob told 0) and on the \`real\` pipeline (\`real.\`,
-fixed draws per image name; the knob told evaluate.cleanup). \`*_gain\` is over bicubic of the
+fixed draws per image name; the knob told evaluate.cleanup; the -light and -3000 rows: the lighter
+antialiased preset). \`*_gain\` is over bicubic of the
 same LR; psnr_y: the validation images (chelsea, coffee).
 EOT

@@ -5,6 +5,15 @@
 #   run_queue             run the queued experiments with one worker and wait for them
 #   write_table OUT KEEP  OUT: the header on stdin, a blank line, then `dvc exp show --md` of the
 #                         columns that the regex KEEP matches (written whole or not at all)
+#   LIGHT                 the -S settings of the lighter real preset
+
+# The lighter real preset of the studies: Real-ESRGAN's kinds, milder ranges, rare sinc (with
+# real.antialias=true in them).
+LIGHT=(-S "real.blur_sigma=[0.2,1.5]" -S real.sinc_prob=0.05 -S "real.resize_range=[0.5,1.5]"
+  -S "real.noise_range=[1,20]" -S "real.poisson_range=[0.05,2]" -S "real.jpeg_range=[50,95]"
+  -S real.second_blur_prob=0.3 -S "real.blur_sigma2=[0.2,1.0]" -S "real.resize_range2=[0.7,1.2]"
+  -S "real.noise_range2=[1,15]" -S "real.poisson_range2=[0.05,1.5]" -S "real.jpeg_range2=[50,95]"
+  -S real.final_sinc_prob=0.1)
 
 restore() { git checkout -q HEAD -- params.yaml dvc.lock metrics dvclive && dvc checkout -q; }
 

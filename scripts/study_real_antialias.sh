@@ -9,7 +9,8 @@
 # antialiased pipeline (fixed draws per image name): clean-aa is the clean x4 model on it, real-aa
 # a model trained on it, real-off-aa a model trained on its shrink alone (the keys of
 # scripts/study_real_parts.sh's real-off); clean-light and light-aa do the same on a lighter preset
-# (LIGHT below: Real-ESRGAN's kinds, milder ranges, rare sinc). Models are x4 alone
+# (LIGHT in scripts/study_lib.sh: Real-ESRGAN's kinds, milder ranges, rare sinc). Models are x4
+# alone
 # (model.scales [], 128-pixel patches), as in metrics/study_real.md and
 # metrics/study_real_parts.md. One worker: on a 2-core CPU two trainings at once are slower. Needs
 # the environment (make install, source .venv/bin/activate) and a reproduced workspace.
@@ -30,11 +31,6 @@ OFF=(-S "real.blur_sigma=[0.1,0.1]" -S real.sinc_prob=0 -S "real.resize_chances=
   -S real.gaussian_noise_prob=1 -S "real.noise_range=[0,0]" -S "real.jpeg_range=[100,100]"
   -S real.second_blur_prob=0 -S "real.resize_chances2=[0,0,1]" -S "real.noise_range2=[0,0]"
   -S "real.jpeg_range2=[100,100]" -S real.final_sinc_prob=0)
-LIGHT=(-S "real.blur_sigma=[0.2,1.5]" -S real.sinc_prob=0.05 -S "real.resize_range=[0.5,1.5]"
-  -S "real.noise_range=[1,20]" -S "real.poisson_range=[0.05,2]" -S "real.jpeg_range=[50,95]"
-  -S real.second_blur_prob=0.3 -S "real.blur_sigma2=[0.2,1.0]" -S "real.resize_range2=[0.7,1.2]"
-  -S "real.noise_range2=[1,15]" -S "real.poisson_range2=[0.05,1.5]" -S "real.jpeg_range2=[50,95]"
-  -S real.final_sinc_prob=0.1)
 queue() { dvc exp run --queue -n "$1" "${AA[@]}" "${@:2}" >/dev/null; }
 queue clean-aa
 queue real-aa -S train.degradation=real

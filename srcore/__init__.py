@@ -6,12 +6,12 @@ Modules, one concept each:
   errors     UserError, the base of every user mistake; cli: the one error path of all commands
   images     read/write image files (no torch); tensors: uint8 <-> [-1, 1] tensors
   degrade    the bicubic degradation (HR -> LR -> y0) and the size rule at any scale
-  realworld  real-photo LR (blur, resize, noise, JPEG); kernels: its blur kernels
+  realworld  real-photo LR (blur, resize, noise, JPEG) at a clean-up level; kernels: its blurs
   fetch      the HR images: the embedded sample, folders, DIV2K
   cache      the prepared cache layout and patch index (no torch); data: batches from it
   encodings  Fourier positional encoding and local amplitude map
   dct        DCT-II matrices (global and block) built with torch-dct
-  model      the dual-domain UNet, told the scale by a model.scales model
+  model      the dual-domain UNet, told the scale (model.scales) and the clean-up level
   diffusion  the ResShift process: schedule, q_sample, posterior, respacing, reverse loop
   noise      position-keyed Gaussian noise (same pixel -> same noise, whatever the tiling)
   sampler    super_resolve(): pad, condition once, run the chain, crop; tiles: whole images in tiles

@@ -420,8 +420,7 @@ def weight_settings(p: Params) -> dict[str, Any]:
     """{params.yaml key: value} of every setting that changes the trained weights (what a resumed
     checkpoint must match): the real group only when training on real LR, model.scale_input,
     train.integer_share and train.integer_bias only for a multi-scale model, model.cleanup only
-    when on. Fetch settings are
-    covered by the data fingerprint instead."""
+    when on. Fetch settings are covered by the data fingerprint instead."""
     out = {}
     groups = ["prepare", "model", "diffusion", "loss", "train"]
     multi_scale = {"model.scale_input", "train.integer_share", "train.integer_bias"}

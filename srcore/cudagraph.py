@@ -23,7 +23,7 @@ from torch import nn
 
 from .dct import keep_used_matrices
 from .device import autocast
-from .model import DualDomainUNet
+from .model import AtLevel, DualDomainUNet
 
 
 class Captured(NamedTuple):
@@ -38,7 +38,7 @@ class SamplingNetwork(nn.Module):
     cache), replayed from a graph captured for each (x_t, t, cond) shape seen twice when `graphs`.
     CUDA only; the graphs keep their own memory pool."""
 
-    def __init__(self, model: DualDomainUNet, graphs: bool = True, keep: int = 4):
+    def __init__(self, model: DualDomainUNet | AtLevel, graphs: bool = True, keep: int = 4):
         super().__init__()
         if next(model.parameters()).device.type != "cuda":
             raise ValueError("SamplingNetwork needs the model on a CUDA device")
@@ -98,6 +98,6 @@ class SamplingNetwork(nn.Module):
         return entry.output.clone()
 
 
-def for_sampling(model: DualDomainUNet) -> nn.Module:
+def for_sampling(model: DualDomainUNet | AtLevel) -> nn.Module:
     """The model as the samplers should call it: bf16 and CUDA graphs on a GPU, itself elsewhere."""
     return SamplingNetwork(model) if next(model.parameters()).device.type == "cuda" else model

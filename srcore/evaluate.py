@@ -177,6 +177,8 @@ def evaluate(args: argparse.Namespace) -> int:
     model = diffusion = None
     device = pick_device(args.device)  # a device that cannot be used stops even --bicubic
     scale = 4 if args.scale is None else args.scale
+    if args.bicubic and args.cleanup is not None:
+        raise UserError(f"--cleanup {args.cleanup:g}: a level for a model, not with --bicubic")
     if args.model is not None:
         own_level = 0.0 if args.degradation == "bicubic" else 1.0
         options = (args.steps, args.tile, args.overlap, args.samples, args.scale, args.cleanup)

@@ -116,7 +116,8 @@ class DWTBranch(nn.Module):
 
 class DualDomainBlock(nn.Module):
     """x + fuse([spatial(h), dct(h), dwt(h)]) with h = x + time bias; branches switchable. With
-    scale_input film, h = (x + time bias) (1 + gamma(s)) + beta(s) from the scale embedding s."""
+    FiLM (scale_input film, or the clean-up knob), h = (x + time bias) (1 + gamma(s)) + beta(s)
+    from s, the scale's and the level's embeddings added."""
 
     def __init__(self, ch: int, cfg: ModelConfig):
         super().__init__()
@@ -243,7 +244,7 @@ class DualDomainUNet(nn.Module):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """x_t: B x 3 x H x W (multiples of size_multiple); t: B model timesteps;
-        cond = condition(y0, origin, scale). Returns the residual, B x 3 x H x W."""
+        cond = condition(y0, origin, scale, level). Returns the residual, B x 3 x H x W."""
         temb, semb = self.time(t.reshape(-1).to(x_t.device)), None
         plane = self.cfg.stem**2  # channels of a constant plane on the grid
         if self.cfg.cleanup:  # the level plane: the last of cond
@@ -282,12 +283,15 @@ class AtLevel(nn.Module):
         origin: torch.Tensor | None = None,
         scale: float | torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """The network's condition() with this level."""
         return self.net.condition(y0, origin, scale, self.level)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The network's forward(): cond carries the level."""
         return self.net(x_t, t, cond)
 
     def num_params(self) -> int:
+        """The network's parameters (the wrapper has none)."""
         return self.net.num_params()
 
 

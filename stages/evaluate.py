@@ -188,10 +188,11 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, n
     if lpips is None:
         print("LPIPS not scored: evaluate.lpips_dir is empty (docs/experiments.md: LPIPS)")
     kwargs = {"sampler": e.sampler, "samples": e.samples, "ensemble": e.ensemble}
-    summary, results = {}, {}
+    summary, results, told = {}, {}, {}  # told: {level: the model told it, bf16 and graphs}
     for d in e.degradations:
-        told = for_sampling(at_level(model, 0.0 if d == "bicubic" else e.cleanup))  # bf16, graphs
-        sampling = Sampling(told, diffusion, e.seed, e.tile, e.overlap, kwargs, lpips)
+        level = 0.0 if d == "bicubic" else e.cleanup
+        told.setdefault(level, for_sampling(at_level(model, level)))
+        sampling = Sampling(told[level], diffusion, e.seed, e.tile, e.overlap, kwargs, lpips)
         scores, *found = scores_under(p, d, prepared, scale, benchmarks[d, scale], sampling)
         results[d] = (*found, None)
         block = summary if d == "bicubic" else summary.setdefault(d, {})
@@ -204,8 +205,7 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, n
                 p, d, s, prepared, benchmarks[d, s], sampling
             )
     first_y0 = next(iter(results["bicubic"][2].values()))
-    clean = for_sampling(at_level(model, 0.0))
-    chain = chain_of(clean, diffusion, first_y0, e.seed, e.sampler, scale)
+    chain = chain_of(told[0.0], diffusion, first_y0, e.seed, e.sampler, scale)
     return summary, results, chain
 
 

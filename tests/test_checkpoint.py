@@ -147,6 +147,18 @@ def test_a_file_from_before_model_scales_loads_as_a_single_scale_model(tmp_path)
     assert m.cfg.scales == ()
 
 
+def test_a_file_from_before_the_clean_up_knob_loads_without_it(tmp_path):
+    cfg = ModelConfig(width=8, time_dim=16)
+    save_checkpoint(tmp_path / "old.pt", DualDomainUNet(cfg), DiffusionConfig(), 4)
+    ck = torch.load(tmp_path / "old.pt", weights_only=True)
+    del ck["model_config"]["cleanup"]
+    torch.save(ck, tmp_path / "old.pt")
+    m, _, _ = load_model(tmp_path / "old.pt", expect_model=cfg)
+    assert not m.cfg.cleanup
+    with pytest.raises(ModelFileError, match="model.cleanup"):
+        load_model(tmp_path / "old.pt", expect_model=dataclasses.replace(cfg, cleanup=True))
+
+
 def test_scale_input_is_no_difference_for_a_single_scale_model(tmp_path):
     cfg = ModelConfig(width=8, time_dim=16, scales=(), scale_input="embedding")
     save_checkpoint(tmp_path / "x4.pt", DualDomainUNet(cfg), DiffusionConfig(), 4)

@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import numpy as np
@@ -172,3 +173,23 @@ def test_a_multi_scale_model_from_the_command_line(tmp_path):
     assert scores["2.5"]["scale"] == 2.5 and scores["4"]["scale"] == 4
     assert scores["2.5"]["psnr_y_bicubic"] > scores["4"]["psnr_y_bicubic"]  # the easier task
     assert main(["--model", str(model), "--scale", "5", "--hr-dir", str(hr), "--out", "x"]) == 2
+
+
+def test_a_clean_up_model_is_told_its_inputs_level_or_the_one_given(tmp_path):
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    Image.fromarray(smooth_image(48, 64)).save(hr / "a.png")
+    model = tmp_path / "knob.pt"
+    save_checkpoint(model, tiny_model(cleanup=True), DiffusionConfig(), scale=4)
+    scores = {}
+    for degradation, level in itertools.product(("bicubic", "real"), (None, "0", "1")):
+        out = tmp_path / f"{degradation}{level}.json"
+        args = ["--model", str(model), "--hr-dir", str(hr), "--out", str(out), "--steps", "1"]
+        told = [] if level is None else ["--cleanup", level]
+        assert main([*args, "--degradation", degradation, *told]) == 0
+        scores[degradation, level] = json.loads(out.read_text())["psnr_y"]
+    assert scores["bicubic", None] == scores["bicubic", "0"] != scores["bicubic", "1"]
+    assert scores["real", None] == scores["real", "1"] != scores["real", "0"]
+    bicubic = ["--bicubic", "--hr-dir", str(hr), "--out", str(tmp_path / "b.json")]
+    assert main([*bicubic, "--cleanup", "0.5"]) == 2  # a level is for a model
+    assert not (tmp_path / "b.json").exists()

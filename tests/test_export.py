@@ -15,6 +15,7 @@ from srcore.encodings import pad_reflect
 from srcore.errors import UserError
 from srcore.export import OneStepSampler, check_graph, export_model, main
 from srcore.images import read_picture
+from srcore.model import at_level
 from srcore.onnx_backend import INPUTS, OnnxSampler
 from srcore.onnx_ops import pad_to_multiple, pillow_bicubic
 from srcore.sampler import super_resolve
@@ -291,3 +292,20 @@ def test_a_graph_that_differs_from_its_module_is_caught(exported):
     check_graph(OneStepSampler(load_model(exported[0])[0], diffusion, 4), proto)  # its own: fine
     with pytest.raises(UserError, match="differs from PyTorch"):
         check_graph(OneStepSampler(tiny_model(seed=1), diffusion, 4), proto)
+
+
+def test_a_clean_up_model_is_exported_told_its_level(exported, tmp_path):
+    pt, graph = tmp_path / "knob.pt", tmp_path / "knob.onnx"
+    save_checkpoint(pt, tiny_model(cleanup=True), DiffusionConfig(), scale=4)
+    export_model(pt, graph, cleanup=0.5)
+    model, diffusion_cfg, _ = load_model(pt)
+    diffusion = ResShift.from_config(diffusion_cfg).respace(1)
+    lr = random_lr(1, 16, 16)
+    got, errors = inner(run_graph(graph, lr, [7])[0]), {}
+    for level in (0.5, 1.0):
+        net, y0 = at_level(model, level), upsample(lr[0], 4)
+        errors[level] = np.abs(got - inner(super_resolve_image(net, diffusion, y0, 7, scale=4)))
+    assert errors[0.5].max() <= 1 and errors[0.5].mean() < errors[1.0].mean() / 5
+    assert OnnxSampler(graph).session.get_modelmeta().custom_metadata_map["cleanup"] == "0.5"
+    with pytest.raises(UserError, match="has no clean-up knob"):
+        export_model(exported[0], tmp_path / "x.onnx", cleanup=0.5)

@@ -253,3 +253,20 @@ def test_a_network_without_the_knob_ignores_the_level_and_is_not_wrapped():
     y0 = torch.rand(1, 3, 64, 64)
     assert torch.equal(m.condition(y0, scale=2.0, level=0.0), m.condition(y0, scale=2.0))
     assert at_level(m, 0.3) is m and not any("level" in k for k in m.state_dict())
+
+
+@pytest.mark.parametrize("how", SCALE_INPUTS)
+def test_the_level_and_the_scale_each_reach_their_own_embedding(how):
+    m = tiny_model(scales=(1.0, 4.0), scale_input=how, cleanup=True, stem=2)
+    seen = {}
+    embeddings = [("level", m.level_embedding)]
+    if how in EMBEDDED_SCALE_INPUTS:
+        embeddings.append(("scale", m.scale_embedding))
+    for name, module in embeddings:
+        module.register_forward_hook(lambda mod, args, out, name=name: seen.update({name: args[0]}))
+    y0, scale, level = torch.rand(2, 3, 64, 64) * 2 - 1, torch.tensor([2.0, 4.0]), [0.25, 0.75]
+    with torch.no_grad():
+        m(y0, torch.tensor([3.0, 3.0]), m.condition(y0, scale=scale, level=torch.tensor(level)))
+    assert torch.allclose(seen["level"], torch.tensor([250.0, 750.0]))
+    if how in EMBEDDED_SCALE_INPUTS:  # 1000 x log2(s) / 2
+        assert torch.allclose(seen["scale"], torch.tensor([500.0, 1000.0]))

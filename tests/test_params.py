@@ -67,6 +67,7 @@ def default_params() -> dict:
         ),
         ("evaluate.scales", [2, 2], "evaluate.scales = [2, 2] is not allowed: must be a list of"),
         ("evaluate.scales", [9], "evaluate.scales = [9] is not allowed"),
+        ("evaluate.cleanup", 1.5, "evaluate.cleanup = 1.5 is not allowed: must be a number in [0"),
         ("evaluate.degradations", ["real", "real"], "evaluate.degradations = ['real', 'real']"),
         ("evaluate.degradations", ["real"], "evaluate.degradations = ['real'] is not allowed"),
         (
@@ -134,3 +135,12 @@ def test_a_stage_stops_with_one_line_before_heavy_work(tmp_path):
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip() == "error: params.yaml: kappa = -2 is not allowed: must be a number > 0"
+
+
+def test_the_clean_up_knob_needs_real_training():
+    p = default_params()
+    p["model"]["cleanup"] = True
+    with pytest.raises(ParamError, match="model.cleanup = True .* false unless train.degradation"):
+        parse(p)
+    p["train"]["degradation"] = "real"
+    assert parse(p).model.cleanup

@@ -138,15 +138,20 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     assert "psnr_y_bicubic" not in diff  # same images, same degradation: bicubic does not move
     assert "freq_weight" in run("dvc params diff HEAD", repo, env)
 
-    out = run("dvc exp run -n real128 -S prepare.patch=128 -S train.degradation=real", repo, env)
+    real = "-S prepare.patch=128 -S train.degradation=real -S model.cleanup=true"
+    out = run(f"dvc exp run -n real128 {real}", repo, env)
     assert "prepare.patch: 64 -> 128" in out and "training from scratch" in out, out
     assert logged_steps(repo) == [1, 2, 3, 4, 5, 6]
     settings = load_model(repo / "models" / "model.pt")[2]["identity"]["settings"]
     assert settings["prepare.patch"] == 128 and settings["train.degradation"] == "real"
-    assert settings["real.jpeg_range"] == [30.0, 95.0]
+    assert settings["real.jpeg_range"] == [30.0, 95.0] and settings["model.cleanup"] is True
+    # the clean-up knob told another level on the real inputs: only evaluate runs
+    out = run("dvc exp run -n level0 -S evaluate.cleanup=0", repo, env)
+    assert "Running stage 'train'" not in out, out
 
     # a dedicated x4 model: the single-scale setting
-    single = "-S prepare.patch=64 -S train.degradation=bicubic -S 'model.scales=[]'"
+    single = "-S prepare.patch=64 -S train.degradation=bicubic -S model.cleanup=false"
+    single += " -S 'model.scales=[]'"
     out = run(f"dvc exp run -n x4only {single} -S 'evaluate.scales=[]'", repo, env)
     assert "model.scales: [1.0, 4.0] -> []" in out and "training from scratch" in out, out
     _, _, ck = load_model(repo / "models" / "model.pt")
@@ -163,9 +168,12 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     metrics_of = {
         n: e["data"]["metrics"]["metrics/metrics.json"]["data"] for n, e in exps.items() if n
     }
-    assert set(metrics_of) == {"master", "scales", "no-freq", "real128", "x4only"}, metrics_of
+    names = {"master", "scales", "no-freq", "real128", "level0", "x4only"}
+    assert set(metrics_of) == names, metrics_of
     assert metrics_of["scales"]["psnr_y"] == metrics_of["master"]["psnr_y"]  # the same model
-    trained = {n: m for n, m in metrics_of.items() if n != "scales"}
+    knob, level0 = metrics_of["real128"], metrics_of["level0"]  # told 0 on clean LR either way
+    assert level0["psnr_y"] == knob["psnr_y"] and level0["real"]["psnr_y"] != knob["real"]["psnr_y"]
+    trained = {n: m for n, m in metrics_of.items() if n not in ("scales", "level0")}
     assert len({m["psnr_y"] for m in trained.values()}) == 4  # on clean LR
     assert len({m["real"]["psnr_y"] for m in trained.values()}) == 4  # on real-degraded LR
     assert metrics_of["scales"]["x2.5"]["psnr_y"] > 0

@@ -362,3 +362,28 @@ def test_resume_restores_raw_and_ema_weights_exactly(tmp_path, tiny_data):
     ):  # train() returns the average
         assert torch.equal(x, y)
     assert any(not torch.equal(a["model"][k], a["ema"][k]) for k in a["model"])
+
+
+def test_the_clean_up_knob_is_part_of_a_run_only_when_on():
+    real = Params(train=TrainConfig(degradation="real"))
+    plain = weight_settings(real)
+    assert "model.cleanup" not in plain  # the identities of runs from before the knob hold
+    knob = weight_settings(dataclasses.replace(real, model=ModelConfig(cleanup=True)))
+    assert knob == {**plain, "model.cleanup": True}
+
+
+def test_each_patch_is_told_its_own_clean_up_level(tmp_path, tiny_data, monkeypatch):
+    tiny_data.real, tiny_data.levels = RealPatches(RealConfig(), 4), True
+    told, condition = [], train_mod.DualDomainUNet.condition
+
+    def recording(self, y0, origin=None, scale=None, level=None):
+        told.append(level.cpu())
+        return condition(self, y0, origin, scale, level)
+
+    monkeypatch.setattr(train_mod.DualDomainUNet, "condition", recording)
+    cfg = TrainConfig(steps=3, batch_size=2, device="cpu", degradation="real", workers=0)
+    model = dataclasses.replace(MODEL, cleanup=True)
+    train(cfg, model, DiffusionConfig(), LossConfig(), 4, tiny_data, None, tmp_path / "c.pt")
+    drawn = [tiny_data.batch(k)[4] for k in range(3)]
+    assert len(told) == 3 and all(torch.equal(a, b) for a, b in zip(told, drawn))
+    assert len(torch.cat(drawn).unique()) == 6  # a level per patch, not one per batch

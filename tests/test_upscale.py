@@ -9,8 +9,10 @@ from srcore.config import DiffusionConfig, ModelConfig
 from srcore.degrade import bicubic_resize
 from srcore.images import read_picture
 from srcore.model import DualDomainUNet
+from srcore.sampling import CLEANUP
 from srcore.upscale import main
 from tests.helpers.images import deep_rgb, png_header_only
+from tests.helpers.images import tiny_model as film_model
 
 
 def tiny_model(seed=0, **cfg):
@@ -209,4 +211,31 @@ def test_a_multi_scale_model_upscales_by_any_scale_in_its_range(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == f"error: --scale 5: {path} takes 1 to 4"
     assert "Traceback" not in err
+    assert not (tmp_path / "no").exists()
+
+
+def test_the_clean_up_level_is_set_on_the_command_line(tmp_path, model_file, capsys):
+    knob = tmp_path / "knob.pt"
+    save_checkpoint(knob, film_model(cleanup=True), DiffusionConfig(), scale=4)
+    img = tmp_path / "a.png"
+    Image.fromarray(smooth_image(24, 32)).save(img)
+    outs = {}
+    for level in ("0", "0.5", f"{CLEANUP:g}", None):
+        out = tmp_path / f"out{level}"
+        told = [] if level is None else ["--cleanup", level]
+        assert main([str(img), "-o", str(out), "--model", str(knob), *told]) == 0
+        outs[level] = np.asarray(Image.open(out / "a.png"))
+    assert not np.array_equal(outs["0"], outs["0.5"])
+    assert np.array_equal(outs[None], outs[f"{CLEANUP:g}"])  # the default
+    capsys.readouterr()
+    args = [str(img), "-o", str(tmp_path / "no"), "--cleanup", "0.5"]
+    assert main([*args, "--model", str(model_file)]) == 2
+    err = capsys.readouterr().err
+    line = f"error: --cleanup 0.5: {model_file} has no clean-up knob (model.cleanup false)"
+    assert err.strip().splitlines()[-1] == line and "Traceback" not in err
+    assert main([*args, "--backend", "onnx"]) == 2
+    assert "srcore-export --cleanup" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(img), "-o", str(tmp_path / "no"), "--model", str(knob), "--cleanup", "1.5"])
+    assert "--cleanup: 1.5: allowed a number in [0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
