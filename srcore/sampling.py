@@ -15,12 +15,12 @@ from .cudagraph import for_sampling
 from .diffusion import ResShift
 from .errors import UserError
 from .model import at_level
-from .rules import MAX_SCALE
+from .rules import MAX_SCALE, PROBABILITY
 
 STEPS = (
     EvaluateConfig().steps
 )  # 1: the best PSNR in the study (more steps: more texture, less PSNR)
-CLEANUP = 1.0  # the level a clean-up model is told when none is given
+CLEANUP = EvaluateConfig().cleanup  # the level a clean-up model is told when none is given
 
 
 def add_sampling_options(
@@ -61,13 +61,13 @@ def add_sampling_options(
 
 
 def cleanup_value(text: str) -> float:
-    """The argparse type of --cleanup: a number in [0, 1]."""
+    """The argparse type of --cleanup: a number in [0, 1], evaluate.cleanup's rule."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text}: allowed a number in [0, 1]")
+    if not PROBABILITY[0](value):
+        raise argparse.ArgumentTypeError(f"{text}: allowed a number {PROBABILITY[1]}")
     return value
 
 
