@@ -239,6 +239,12 @@ class TrainConfig(Group):
         "k ** -integer_bias (0: evenly; 2: x2 59 %, x3 26 %, x4 15 % of them)",
         within(0, 16),
     )
+    final_share: float = param(
+        0.0,
+        "share of training patches at the chain's last step t = T, the one a 1-step sampler "
+        "(evaluate.steps 1) uses; the others at t uniform in 1..T (0: ResShift's uniform t)",
+        PROBABILITY,
+    )
     degradation: str = param(
         "bicubic",
         "LR of the training patches: bicubic (textbook), real (drawn per patch: the real group)",
@@ -428,7 +434,8 @@ def weight_settings(p: Params) -> dict[str, Any]:
         g = getattr(p, group)
         for f in fields(g):
             key = f"{group}.{f.name}"
-            if f.metadata.get("weights", True) and key not in {*multi_scale, "model.cleanup"}:
+            optional = {*multi_scale, "model.cleanup", "train.final_share"}
+            if f.metadata.get("weights", True) and key not in optional:
                 v = getattr(g, f.name)
                 out[yaml_key(group, f)] = list(v) if isinstance(v, tuple) else v
     if p.model.scales:
@@ -437,4 +444,6 @@ def weight_settings(p: Params) -> dict[str, Any]:
         out["train.integer_bias"] = p.train.integer_bias
     if p.model.cleanup:  # absent when off: the identities of runs from before the knob hold
         out["model.cleanup"] = True
+    if p.train.final_share:  # absent at 0, as model.cleanup
+        out["train.final_share"] = p.train.final_share
     return out

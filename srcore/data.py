@@ -161,12 +161,18 @@ def integer_scales(scales: tuple[float, ...] | None) -> tuple[int, ...]:
 
 class TrainSteps(torch.utils.data.Dataset):
     """Item k = (x0, y0, origin, scale, level, t, noise) of training step k for rank `part` of
-    `parts`: the share of batch k and of its timesteps t (B, chain indices 1..num_steps) and noise
-    (like x0), all drawn from (seed, k) alone, so a resumed run, a data-parallel run and a single
-    process see the same batch."""
+    `parts`: the share of batch k and of its timesteps t (B, chain indices 1..num_steps; each set
+    to num_steps with chance `final_share`) and noise (like x0), all drawn from (seed, k) alone, so
+    a resumed run, a data-parallel run and a single process see the same batch."""
 
     def __init__(
-        self, patches: PatchBatches, num_steps: int, seed: int, part: int = 0, parts: int = 1
+        self,
+        patches: PatchBatches,
+        num_steps: int,
+        seed: int,
+        part: int = 0,
+        parts: int = 1,
+        final_share: float = 0.0,
     ):
         if patches.batch_size % parts:
             raise UserError(
@@ -180,6 +186,7 @@ class TrainSteps(torch.utils.data.Dataset):
             part,
             parts,
         )
+        self.final_share = final_share
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, ...]:
         x0, y0, origin, scale, level = self.patches.batch(k, self.part, self.parts)
@@ -187,6 +194,8 @@ class TrainSteps(torch.utils.data.Dataset):
         B, n = self.patches.batch_size, x0.shape[0]
         t = torch.randint(1, self.num_steps + 1, (B,), generator=gen)
         noise = torch.randn((B, *x0.shape[1:]), generator=gen)
+        if self.final_share:  # drawn after the noise: at 0 the draws are those of uniform t
+            t[torch.rand(B, generator=gen) < self.final_share] = self.num_steps
         share = slice(self.part * n, (self.part + 1) * n)
         return x0, y0, origin, scale, level, t[share], noise[share]
 

@@ -220,7 +220,7 @@ def train(
         net = torch.compile(net, dynamic=False)
     diffusion, loss_fn = ResShift.from_config(diff_cfg), SRLoss(loss_cfg).to(dev)
     loader = torch.utils.data.DataLoader(
-        TrainSteps(train_data, diffusion.num_steps, cfg.seed, rank, world),
+        TrainSteps(train_data, diffusion.num_steps, cfg.seed, rank, world, cfg.final_share),
         batch_size=None,
         sampler=range(start, cfg.steps),
         num_workers=cfg.workers,
