@@ -164,6 +164,20 @@ class _Run:
         return self.model if self.average is None else self.average
 
 
+def check_batches(model_cfg: ModelConfig, cfg: TrainConfig, train_data: PatchBatches) -> None:
+    """ValueError when the batches were made for other settings (LR, scales, clean-up levels)."""
+    if (cfg.degradation == "real") != (train_data.real is not None):
+        made = "real" if train_data.real is not None else "bicubic"
+        raise ValueError(f"train.degradation is {cfg.degradation} but the batches' LR is {made}")
+    if (model_cfg.scales or None) != train_data.scales:
+        raise ValueError(
+            f"model.scales is {model_cfg.scales} but the batches' are {train_data.scales}"
+        )
+    if model_cfg.cleanup != train_data.levels:
+        drawn = "draw" if train_data.levels else "do not draw"
+        raise ValueError(f"model.cleanup is {model_cfg.cleanup} but the batches {drawn} levels")
+
+
 def train(
     cfg: TrainConfig,
     model_cfg: ModelConfig,
@@ -186,16 +200,7 @@ def train(
     rank, world, _ = distributed()
     say = print if rank == 0 else (lambda *args, **kw: None)
     dev, parallel, own_group = init_process(cfg)
-    if (cfg.degradation == "real") != (train_data.real is not None):
-        made = "real" if train_data.real is not None else "bicubic"
-        raise ValueError(f"train.degradation is {cfg.degradation} but the batches' LR is {made}")
-    if (model_cfg.scales or None) != train_data.scales:
-        raise ValueError(
-            f"model.scales is {model_cfg.scales} but the batches' are {train_data.scales}"
-        )
-    if model_cfg.cleanup != train_data.levels:
-        drawn = "draw" if train_data.levels else "do not draw"
-        raise ValueError(f"model.cleanup is {model_cfg.cleanup} but the batches {drawn} levels")
+    check_batches(model_cfg, cfg, train_data)
     if identity is None:
         settings = Params(
             prepare=PrepareConfig(scale=scale),
@@ -226,16 +231,8 @@ def train(
         num_workers=cfg.workers,
         pin_memory=dev.type == "cuda",
     )
-    check = _Checks(
-        cfg,
-        run,
-        diffusion,
-        valid_data,
-        dev,
-        say,
-        f"{checkpoint} (step {start})" if start else "none",
-        scale,
-    )
+    last_good = f"{checkpoint} (step {start})" if start else "none"
+    check = _Checks(cfg, run, diffusion, valid_data, dev, say, last_good, scale)
     bar = tqdm(total=cfg.steps, initial=start, desc="train", unit="step", disable=rank != 0)
     for x0, y0, origin, enlarged_by, level, t, noise in loader:
         run.model.train()

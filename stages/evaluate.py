@@ -22,7 +22,7 @@ from srcore.atomic import atomic_write, write_json, write_text
 from srcore.cache import read_index
 from srcore.checkpoint import load_model
 from srcore.cli import run
-from srcore.config import DEGRADATIONS, ModelConfig, Params
+from srcore.config import DEGRADATIONS, EvaluateConfig, ModelConfig, Params
 from srcore.cudagraph import for_sampling
 from srcore.data import PatchBatches, whole_image_y0
 from srcore.device import pick_device
@@ -187,6 +187,8 @@ def evaluate(p: Params, prepared: Path, model_path: Path) -> tuple[dict, dict, n
     lpips = load_lpips(e.lpips_dir) if e.lpips_dir else None
     if lpips is None:
         print("LPIPS not scored: evaluate.lpips_dir is empty (docs/experiments.md: LPIPS)")
+    if not model.cfg.cleanup and e.cleanup != EvaluateConfig().cleanup:
+        print(f"evaluate.cleanup = {e.cleanup:g} not used: the model has no clean-up knob")
     kwargs = {"sampler": e.sampler, "samples": e.samples, "ensemble": e.ensemble}
     summary, results, told = {}, {}, {}  # told: {level: the model told it, bf16 and graphs}
     for d in e.degradations:

@@ -167,6 +167,9 @@ def test_scale_input_is_no_difference_for_a_single_scale_model(tmp_path):
     multi_only = ("model.scale_input", "train.integer_share", "train.integer_bias")
     for key in multi_only:  # the same run either way
         assert key not in weight_settings(single)
+    assert "train.final_share" not in weight_settings(single)  # 0: the identities of before
+    final = Params(train=dataclasses.replace(single.train, final_share=0.5))
+    assert weight_settings(final)["train.final_share"] == 0.5
     multi = Params(model=dataclasses.replace(cfg, scales=(1.0, 4.0)))
     assert weight_settings(multi)["model.scale_input"] == "embedding"
     assert weight_settings(multi)["train.integer_share"] == multi.train.integer_share

@@ -126,6 +126,19 @@ def test_train_steps_serve_the_scale_of_each_item(tmp_path):
     assert scale.shape == (4,) and torch.equal(scale, steps.patches.batch(2)[3])
 
 
+def test_a_final_share_moves_that_share_of_t_to_the_last_step_and_keeps_the_other_draws(tmp_path):
+    patches = _patches(tmp_path, batch_size=64)
+    uniform = TrainSteps(patches, 15, 5)[3]
+    none, half, every = (TrainSteps(patches, 15, 5, final_share=s)[3] for s in (0.0, 0.5, 1.0))
+    assert all(torch.equal(a, b) for a, b in zip(none, uniform))  # 0: the draws of before
+    assert torch.equal(every[5], torch.full((64,), 15))
+    moved = half[5] != uniform[5]
+    assert torch.all(half[5][moved] == 15) and torch.equal(half[6], uniform[6])
+    assert 0.3 < (half[5] == 15).float().mean() < 0.7  # about half, against 1/15 uniform
+    shares = [TrainSteps(patches, 15, 5, part, 2, 0.5)[3][5] for part in (0, 1)]
+    assert torch.equal(torch.cat(shares), half[5])  # the ranks split the same draws
+
+
 def test_clean_up_levels_are_drawn_per_item_and_make_each_y0(tmp_path):
     real = RealPatches(RealConfig(), 4)
     patches = _patches(tmp_path, scales=None, real=real)

@@ -154,6 +154,7 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     single += " -S 'model.scales=[]'"
     out = run(f"dvc exp run -n x4only {single} -S 'evaluate.scales=[]'", repo, env)
     assert "model.scales: [1.0, 4.0] -> []" in out and "training from scratch" in out, out
+    assert "evaluate.cleanup = 0 not used: the model has no clean-up knob" in out, out
     _, _, ck = load_model(repo / "models" / "model.pt")
     assert ck["model_config"]["scales"] == () and ck["scale"] == 4
     m = json.loads((repo / "metrics" / "metrics.json").read_text())
