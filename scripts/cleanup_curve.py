@@ -1,0 +1,109 @@
+"""PSNR over the clean-up level: a model.cleanup model told each level, on clean and degraded LR.
+
+    python scripts/cleanup_curve.py --model KNOB.pt --hr-dir DIR [--hr-dir DIR ...]
+        [--clean CLEAN.pt] [--levels 0 0.25 0.5 0.75 1]
+        [--out docs/figures/cleanup_curve.png] [--json metrics/cleanup_curve.json]
+
+Every folder's images are scored twice, as the evaluate stage scores them: on clean LR (Pillow's
+bicubic shrink) and on LR made by the `real` pipeline the model was trained on (the real group
+saved in the model file; fixed draws from (0, file name)). The knob model is told each of
+--levels on both; a clean model (--clean), which has no knob, is a level line for comparison.
+One sampling step, seed 0. The figure plots the gain over bicubic of the same LR (PSNR-Y, dB) and
+carries (srcore.figures.save) the date and machine it was made on; the JSON has every number.
+"""
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from srcore import figures  # noqa: E402
+from srcore.atomic import write_json  # noqa: E402
+from srcore.checkpoint import load_model  # noqa: E402
+from srcore.config import RealConfig  # noqa: E402
+from srcore.cudagraph import for_sampling  # noqa: E402
+from srcore.diffusion import ResShift  # noqa: E402
+from srcore.evaluate import evaluate_images, folder_items  # noqa: E402
+from srcore.model import at_level  # noqa: E402
+
+INPUTS = ("bicubic", "real")  # clean LR, and the model's own real pipeline
+
+
+def trained_real(settings: dict) -> RealConfig:
+    """The real group a model was trained with, from its file's identity settings."""
+    fields = {f.name for f in dataclasses.fields(RealConfig)}
+    found = {k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("real.")}
+    if not found:
+        raise SystemExit("the model was not trained on real LR (no real.* settings in its file)")
+    return RealConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in found.items() if k in fields}
+    )
+
+
+def gains(model, diffusion, scale: float, items: dict) -> dict:
+    """{input: {folder: mean PSNR-Y gain over bicubic}} of one sampler on every item list."""
+    return {
+        d: {
+            folder: evaluate_images(found, scale, model, diffusion, seed=0)[0]["psnr_y_gain"]
+            for folder, found in by_folder.items()
+        }
+        for d, by_folder in items.items()
+    }
+
+
+def plot(curve: dict, levels: list[float], clean: dict | None):
+    fig, axes = figures.plt.subplots(1, 2, figsize=(10, 4), sharey=False)
+    titles = {"bicubic": "clean LR", "real": "degraded LR (the model's real pipeline)"}
+    for ax, d in zip(axes, INPUTS):
+        for i, folder in enumerate(curve[d]):
+            color = f"C{i}"
+            ax.plot(levels, curve[d][folder], "o-", color=color, label=f"{folder}: clean-up model")
+            if clean is not None:
+                ax.axhline(
+                    clean[d][folder], color=color, ls="--", lw=1, label=f"{folder}: clean model"
+                )
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_title(titles[d])
+        ax.set_xlabel("clean-up level told (--cleanup)")
+        ax.set_ylabel("PSNR-Y gain over bicubic of the same LR (dB)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", type=Path, required=True, help="a model trained with model.cleanup")
+    ap.add_argument("--hr-dir", type=Path, action="append", required=True, help="HR images")
+    ap.add_argument("--clean", type=Path, help="a clean model, drawn as a level line")
+    ap.add_argument("--levels", type=float, nargs="+", default=[0, 0.25, 0.5, 0.75, 1])
+    ap.add_argument("--out", type=Path, default=Path("docs/figures/cleanup_curve.png"))
+    ap.add_argument("--json", type=Path, default=Path("metrics/cleanup_curve.json"))
+    args = ap.parse_args()
+    model, diffusion_cfg, ck = load_model(args.model, device="cpu")
+    if not model.cfg.cleanup:
+        raise SystemExit(f"{args.model} has no clean-up knob (model.cleanup false)")
+    real, scale = trained_real(ck["identity"]["settings"]), float(ck["scale"])
+    diffusion = ResShift.from_config(diffusion_cfg).respace(1)
+    items = {d: {p.name: folder_items(p, scale, d, real) for p in args.hr_dir} for d in INPUTS}
+    by_level = [
+        gains(for_sampling(at_level(model, lv)), diffusion, scale, items) for lv in args.levels
+    ]
+    curve = {d: {f: [g[d][f] for g in by_level] for f in items[d]} for d in INPUTS}
+    clean = None
+    if args.clean is not None:
+        clean_model, clean_cfg, _ = load_model(args.clean, device="cpu")
+        chain = ResShift.from_config(clean_cfg).respace(1)
+        clean = gains(for_sampling(clean_model), chain, scale, items)
+    write_json(
+        args.json,
+        {"levels": args.levels, "knob": curve, "clean": clean, "real": dataclasses.asdict(real)},
+    )
+    figures.save(plot(curve, args.levels, clean), args.out)
+    print(f"wrote {args.out} and {args.json}")
+
+
+if __name__ == "__main__":
+    main()
