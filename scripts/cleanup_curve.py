@@ -17,32 +17,37 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from srcore import figures  # noqa: E402
 from srcore.atomic import write_json  # noqa: E402
 from srcore.checkpoint import load_model  # noqa: E402
+from srcore.cli import run  # noqa: E402
 from srcore.config import RealConfig  # noqa: E402
 from srcore.cudagraph import for_sampling  # noqa: E402
 from srcore.diffusion import ResShift  # noqa: E402
+from srcore.errors import UserError  # noqa: E402
 from srcore.evaluate import evaluate_images, folder_items  # noqa: E402
 from srcore.model import at_level  # noqa: E402
+from srcore.sampling import cleanup_value  # noqa: E402
 
 INPUTS = ("bicubic", "real")  # clean LR, and the model's own real pipeline
 
 
-def trained_real(settings: dict) -> RealConfig:
+def trained_real(settings: dict, path: Path) -> RealConfig:
     """The real group a model was trained with, from its file's identity settings."""
     fields = {f.name for f in dataclasses.fields(RealConfig)}
     found = {k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("real.")}
     if not found:
-        raise SystemExit("the model was not trained on real LR (no real.* settings in its file)")
+        raise UserError(f"{path}: no real.* settings in the file (not trained on real LR)")
     return RealConfig(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in found.items() if k in fields}
     )
 
 
-def gains(model, diffusion, scale: float, items: dict) -> dict:
+def gains(model: torch.nn.Module, diffusion: ResShift, scale: float, items: dict) -> dict:
     """{input: {folder: mean PSNR-Y gain over bicubic}} of one sampler on every item list."""
     return {
         d: {
@@ -53,7 +58,8 @@ def gains(model, diffusion, scale: float, items: dict) -> dict:
     }
 
 
-def plot(curve: dict, levels: list[float], clean: dict | None):
+def plot(curve: dict, levels: list[float], clean: dict | None) -> figures.plt.Figure:
+    """Gain over the level told, one panel per kind of LR, a line per folder (dashed: clean)."""
     fig, axes = figures.plt.subplots(1, 2, figsize=(10, 4), sharey=False)
     titles = {"bicubic": "clean LR", "real": "degraded LR (the model's real pipeline)"}
     for ax, d in zip(axes, INPUTS):
@@ -73,30 +79,37 @@ def plot(curve: dict, levels: list[float], clean: dict | None):
     return fig
 
 
+def load_clean(path: Path, scale: float) -> tuple[torch.nn.Module, ResShift]:
+    """The --clean model ready to sample at one step; it must be of `scale` and without the knob."""
+    model, diffusion_cfg, ck = load_model(path, device="cpu")
+    if model.cfg.cleanup or float(ck["scale"]) != scale:
+        raise UserError(f"--clean {path}: an x{scale:g} model without the clean-up knob, please")
+    return for_sampling(model), ResShift.from_config(diffusion_cfg).respace(1)
+
+
 def main() -> None:
+    """Parse the options, score every level, write the JSON and the figure."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, required=True, help="a model trained with model.cleanup")
     ap.add_argument("--hr-dir", type=Path, action="append", required=True, help="HR images")
     ap.add_argument("--clean", type=Path, help="a clean model, drawn as a level line")
-    ap.add_argument("--levels", type=float, nargs="+", default=[0, 0.25, 0.5, 0.75, 1])
+    ap.add_argument("--levels", type=cleanup_value, nargs="+", default=[0, 0.25, 0.5, 0.75, 1])
     ap.add_argument("--out", type=Path, default=Path("docs/figures/cleanup_curve.png"))
     ap.add_argument("--json", type=Path, default=Path("metrics/cleanup_curve.json"))
     args = ap.parse_args()
     model, diffusion_cfg, ck = load_model(args.model, device="cpu")
     if not model.cfg.cleanup:
-        raise SystemExit(f"{args.model} has no clean-up knob (model.cleanup false)")
-    real, scale = trained_real(ck["identity"]["settings"]), float(ck["scale"])
+        raise UserError(f"{args.model} has no clean-up knob (model.cleanup false)")
+    settings = ck.get("identity", {}).get("settings", {})
+    real, scale = trained_real(settings, args.model), float(ck["scale"])
+    clean_sampler = None if args.clean is None else load_clean(args.clean, scale)
     diffusion = ResShift.from_config(diffusion_cfg).respace(1)
     items = {d: {p.name: folder_items(p, scale, d, real) for p in args.hr_dir} for d in INPUTS}
     by_level = [
         gains(for_sampling(at_level(model, lv)), diffusion, scale, items) for lv in args.levels
     ]
     curve = {d: {f: [g[d][f] for g in by_level] for f in items[d]} for d in INPUTS}
-    clean = None
-    if args.clean is not None:
-        clean_model, clean_cfg, _ = load_model(args.clean, device="cpu")
-        chain = ResShift.from_config(clean_cfg).respace(1)
-        clean = gains(for_sampling(clean_model), chain, scale, items)
+    clean = None if clean_sampler is None else gains(*clean_sampler, scale, items)
     write_json(
         args.json,
         {"levels": args.levels, "knob": curve, "clean": clean, "real": dataclasses.asdict(real)},
@@ -106,4 +119,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -22,7 +22,8 @@ source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
 SETTINGS='kappa|train\.final_share|loss\.freq_weight|model\.width|train\.steps'
-COLUMNS_KEPT="^(Experiment|$SETTINGS|$SCORES|real\\.($SCORES))\$"
+SCALES='x[23]\.(psnr_y_gain|Set5\.psnr_y_gain|Set14\.psnr_y_gain)'  # the default rows' other scales
+COLUMNS_KEPT="^(Experiment|params_count|$SETTINGS|$SCORES|real\\.($SCORES)|$SCALES)\$"
 
 NAMES=(knob-light-final0.5 knob-light-final1 knob-light-freq0 knob-light-kappa1 knob-light-w48
   knob-light default default-final0.5 knob-light-final0.5-3000 knob-light-final1-3000
@@ -56,7 +57,7 @@ write_table metrics/study_real_training.md "$COLUMNS_KEPT" <<EOT
 Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an
 x4 model (knob-: with the clean-up knob) scored on clean LR (no prefix; the knob told 0) and on the
 lighter antialiased \`real\` preset (\`real.\`, fixed draws per image name; the knob told 1); the
-default rows are the default any-scale clean model, their \`real.\` columns on Real-ESRGAN's
+default rows are the default any-scale clean model (\`x2.\`, \`x3.\`: its other scales), their \`real.\` columns on Real-ESRGAN's
 reference pipeline. \`*_gain\` is over bicubic of the same LR; psnr_y: the validation images
 (chelsea, coffee).
 EOT

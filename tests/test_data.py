@@ -130,7 +130,12 @@ def test_a_final_share_moves_that_share_of_t_to_the_last_step_and_keeps_the_othe
     patches = _patches(tmp_path, batch_size=64)
     uniform = TrainSteps(patches, 15, 5)[3]
     none, half, every = (TrainSteps(patches, 15, 5, final_share=s)[3] for s in (0.0, 0.5, 1.0))
-    assert all(torch.equal(a, b) for a, b in zip(none, uniform))  # 0: the draws of before
+    gen = torch.Generator().manual_seed(5 * 1_000_003 + 3)  # the draws of before: t, then noise
+    t_before = torch.randint(1, 16, (64,), generator=gen)
+    assert torch.equal(none[5], t_before) and torch.equal(
+        none[6], torch.randn(64, 3, 64, 64, generator=gen)
+    )
+    assert all(torch.equal(a, b) for a, b in zip(none, uniform))
     assert torch.equal(every[5], torch.full((64,), 15))
     moved = half[5] != uniform[5]
     assert torch.all(half[5][moved] == 15) and torch.equal(half[6], uniform[6])

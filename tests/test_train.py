@@ -372,6 +372,19 @@ def test_the_clean_up_knob_is_part_of_a_run_only_when_on():
     assert knob == {**plain, "model.cleanup": True}
 
 
+def test_a_final_share_of_one_trains_every_patch_at_the_last_step(tmp_path, tiny_data, monkeypatch):
+    seen, step = [], train_mod.train_step
+
+    def recording(net, diffusion, loss_fn, opt, x0, y0, cond, t, noise, grad_clip=1.0):
+        seen.append(t.clone())
+        return step(net, diffusion, loss_fn, opt, x0, y0, cond, t, noise, grad_clip)
+
+    monkeypatch.setattr(train_mod, "train_step", recording)
+    cfg = TrainConfig(steps=3, batch_size=2, device="cpu", workers=0, final_share=1.0)
+    train(cfg, MODEL, DiffusionConfig(), LossConfig(), 4, tiny_data, None, tmp_path / "c.pt")
+    assert len(seen) == 3 and torch.all(torch.cat(seen) == DiffusionConfig().steps)
+
+
 def test_each_patch_is_told_its_own_clean_up_level(tmp_path, tiny_data, monkeypatch):
     tiny_data.real, tiny_data.levels = RealPatches(RealConfig(), 4), True
     told, condition = [], train_mod.DualDomainUNet.condition
