@@ -42,12 +42,12 @@ def set_train(repo, **values):
     (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
 
 
-@pytest.mark.parametrize("degradation", ["bicubic", "real", "real-any-scale", "real-cleanup"])
+@pytest.mark.parametrize("degradation", ["bicubic", "real", "real-any-scale-cleanup"])
 def test_two_processes_train_the_weights_of_one_and_only_rank_0_writes(tmp_path, degradation):
     how = degradation.split("-")[0]
     repo, env = prepared_repo(tmp_path, steps=6, nproc=2, degradation=how)
     p = yaml.safe_load((repo / "params.yaml").read_text())  # any scale: each patch's scale too
-    any_scale = degradation.endswith("any-scale")
+    any_scale = "any-scale" in degradation
     p["model"]["scales"], p["evaluate"]["scales"] = ([1, 4], [2]) if any_scale else ([], [])
     p["model"]["cleanup"] = degradation.endswith("cleanup")  # each patch's level too
     (repo / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))

@@ -2,6 +2,7 @@
 
 import base64
 import contextlib
+import gzip
 import hashlib
 import http.server
 import io
@@ -12,14 +13,16 @@ from collections.abc import Iterator
 
 
 def tarball(files: dict[str, bytes]) -> bytes:
-    """A .tgz holding files ({path: content}), as `npm pack` makes."""
+    """A .tgz holding files ({path: content}), as `npm pack` makes. The same bytes every time:
+    the gzip header's time is 0, else a metadata request and the tarball's request on either
+    side of a second would name different hashes."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return gzip.compress(buf.getvalue(), mtime=0)
 
 
 class FakeRegistry(http.server.ThreadingHTTPServer):
