@@ -2,6 +2,7 @@
 
     srcore-evaluate --model models/model.pt --hr-dir DIR --out FILE.json [--scale S] [--steps N]
     srcore-evaluate --bicubic [--scale 4] --hr-dir DIR --out FILE.json
+    srcore-evaluate ... --degradation real [--real-params params.yaml]
     (or python -m srcore.evaluate ...)
 
 The JSON has the keys of the pipeline's metrics/metrics.json. Every image is cropped by the size
@@ -33,6 +34,7 @@ from .images import IMAGE_SUFFIXES, ImageReadError, list_images, read_image
 from .lpips import LPIPS, load_lpips, lpips_distance
 from .metrics import score
 from .model import DualDomainUNet
+from .params import load_real_group
 from .realworld import degrade_named
 from .sampling import add_sampling_options, load_sampler, sampling_of, scale_value, seed_value
 from .tiles import super_resolve_image
@@ -158,10 +160,16 @@ def parser() -> argparse.ArgumentParser:
         default="bicubic",
         choices=DEGRADATIONS,
         help="how LR is made from each HR image: bicubic, or real (the `real` group's defaults, "
-        "Real-ESRGAN's ranges; drawn from (--degradation-seed, file name))",
+        "Real-ESRGAN's ranges, or --real-params'; drawn from (--degradation-seed, file name))",
     )
     ap.add_argument(
         "--degradation-seed", type=seed_value, default=0, help="seed of the real degradations"
+    )
+    ap.add_argument(
+        "--real-params",
+        type=Path,
+        help="with --degradation real: the `real` group of this YAML file (an experiment's "
+        "params.yaml, or that group alone; keys left out keep their defaults)",
     )
     ap.add_argument(
         "--lpips-dir",
@@ -172,6 +180,16 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def real_group(params_file: Path | None, degradation: str) -> RealConfig | None:
+    """The `real` group of --real-params (checked as the pipeline checks params.yaml), or None:
+    the defaults."""
+    if params_file is None:
+        return None
+    if degradation != "real":
+        raise UserError(f"--real-params {params_file}: only with --degradation real")
+    return load_real_group(params_file)
+
+
 def evaluate(args: argparse.Namespace) -> int:
     """Score the folder and write the JSON; a user's mistake raises (see srcore.cli)."""
     model = diffusion = None
@@ -179,11 +197,12 @@ def evaluate(args: argparse.Namespace) -> int:
     scale = 4 if args.scale is None else args.scale
     if args.bicubic and args.cleanup is not None:
         raise UserError(f"--cleanup {args.cleanup:g}: a level for a model, not with --bicubic")
+    real = real_group(args.real_params, args.degradation)
     if args.model is not None:
         own_level = 0.0 if args.degradation == "bicubic" else 1.0
         options = (args.steps, args.tile, args.overlap, args.samples, args.scale, args.cleanup)
         model, diffusion, scale = load_sampler(args.model, device, *options, own_level)
-    items = folder_items(args.hr_dir, scale, args.degradation, seed=args.degradation_seed)
+    items = folder_items(args.hr_dir, scale, args.degradation, real, args.degradation_seed)
     lpips = load_lpips(args.lpips_dir, "--lpips-dir") if args.lpips_dir else None
     summary, rows, _ = evaluate_images(
         items, scale, model, diffusion, args.seed, args.tile, args.overlap, sampling_of(args), lpips

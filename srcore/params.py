@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .config import GROUPS, Params, tile_fits, tile_rule, yaml_key
+from .config import GROUPS, Params, RealConfig, tile_fits, tile_rule, yaml_key
 from .errors import UserError
 
 
@@ -159,13 +159,26 @@ def _check_scales(p: Params, where: str) -> None:
             _fail(where, "evaluate.scales", list(p.evaluate.scales), p.model.scales_words(own))
 
 
-def load_params(path: str | os.PathLike = "params.yaml") -> Params:
-    path = Path(path)
+def _read_yaml(path: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise ParamError(f"{path}: cannot read parameters ({e})") from e
-    return parse(raw, str(path))
+
+
+def load_params(path: str | os.PathLike = "params.yaml") -> Params:
+    return parse(_read_yaml(Path(path)), str(path))
+
+
+def load_real_group(path: str | os.PathLike) -> RealConfig:
+    """The `real` group of a YAML file (a params.yaml, or a file with that group alone), keys
+    left out at their defaults, checked as params.yaml is."""
+    raw = _read_yaml(Path(path))
+    if not isinstance(raw, dict) or not isinstance(raw.get("real"), dict):
+        raise ParamError(f"{path}: expected a mapping with a `real` group of parameters")
+    full = yaml.safe_load(default_params_yaml())
+    full["real"].update(raw["real"])
+    return parse(full, str(path)).real
 
 
 def default_params_yaml() -> str:

@@ -1,16 +1,20 @@
 import itertools
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from srcore.checkpoint import save_checkpoint
-from srcore.config import DiffusionConfig
+from srcore.config import DiffusionConfig, RealConfig
 from srcore.degrade import degrade, upsample
 from srcore.diffusion import ResShift
-from srcore.evaluate import evaluate_images, main
+from srcore.evaluate import evaluate_images, folder_items, main
+from srcore.metrics import score
+from srcore.params import default_params_yaml, load_params, load_real_group
 from tests.conftest import REQUIRED_METRIC_KEYS, shared_dataset
 from tests.helpers.images import smooth_image, tiny_model
 from tests.helpers.lpips_weights import write_weights
@@ -193,3 +197,30 @@ def test_a_clean_up_model_is_told_its_inputs_level_or_the_one_given(tmp_path):
     bicubic = ["--bicubic", "--hr-dir", str(hr), "--out", str(tmp_path / "b.json")]
     assert main([*bicubic, "--cleanup", "0.5"]) == 2  # a level is for a model
     assert not (tmp_path / "b.json").exists()
+
+
+def test_real_params_take_the_real_group_of_a_params_file(tmp_path, capsys):
+    hr_dir = tmp_path / "hr"
+    hr_dir.mkdir()
+    Image.fromarray(smooth_image(64, 64, seed=3)).save(hr_dir / "a.png")
+    params = yaml.safe_load(default_params_yaml())
+    params["real"].update(noise_range=[0.0, 0.0], poisson_range=[0.0, 0.0], final_sinc_prob=0.0)
+    milder = tmp_path / "params.yaml"
+    milder.write_text(yaml.safe_dump(params))
+    scores = {}
+    for name, extra in (("default", []), ("milder", ["--real-params", str(milder)])):
+        out = tmp_path / f"{name}.json"
+        args = ["--bicubic", "--hr-dir", str(hr_dir), "--out", str(out), "--degradation", "real"]
+        assert main([*args, *extra]) == 0
+        scores[name] = json.loads(out.read_text())["psnr_y"]
+    ((_, hr, y0),) = folder_items(hr_dir, 4, "real", load_params(milder).real)
+    assert scores["milder"] == score(y0, hr, 4)["psnr_y"] != scores["default"]
+    capsys.readouterr()
+    args = ["--bicubic", "--hr-dir", str(hr_dir), "--out", str(tmp_path / "x.json")]
+    assert main([*args, "--real-params", str(milder)]) == 2  # a clean LR has no real group
+    assert len(lines := error_lines(capsys)) == 1 and str(milder) in lines[0]
+    milder.write_text("real: {jpeg_range: [30, 101]}\n")  # the group alone, with a bad value
+    assert main([*args, "--degradation", "real", "--real-params", str(milder)]) == 2
+    assert len(lines := error_lines(capsys)) == 1 and "real.jpeg_range" in lines[0]
+    milder.write_text("real: {noise_range: [0, 0]}\n")  # a key left out keeps its default
+    assert load_real_group(milder) == replace(RealConfig(), noise_range=(0.0, 0.0))
