@@ -24,8 +24,10 @@ COLUMNS_KEPT="^(Experiment|$SETTINGS|$SCORES|real\\.($SCORES))\$"
 
 NAMES=(knob-sun clean-sun)
 study_begin "${NAMES[@]}"
-VALID=$(mktemp -d)  # the sample's validation images, where data.source=folder can read them
-cp data/raw/valid/* "$VALID"
+# the sample's validation images, where data.source=folder can read them (a fixed path: the
+# experiments' params name it)
+VALID=${TMPDIR:-/tmp}/srcore-sample-valid
+mkdir -p "$VALID" && cp data/raw/valid/* "$VALID"
 
 X4=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
   -S prepare.patch=128 -S real.antialias=true "${LIGHT[@]}" -S train.final_share=1
@@ -42,9 +44,10 @@ run_queue
 write_table metrics/study_real_data.md "$COLUMNS_KEPT" <<EOT
 # More photos for the clean-up model: \`scripts/study_real_data.sh\`, then \`dvc exp show --md\`
 
-Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). Each row is an
-x4 model trained as the best photo recipe (clean-up knob, lighter antialiased preset, final_share 1,
-3,000 steps; clean-: without the knob, on clean LR) scored on clean LR (no prefix; the knob told 0)
+Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). workspace and
+main are the default pipeline's model; each other row is an x4 model trained as the best photo
+recipe (clean-up knob, lighter antialiased preset, final_share 1, 3,000 steps; clean-: without the
+knob, on clean LR) scored on clean LR (no prefix; the knob told 0)
 and on the lighter preset (\`real.\`, fixed draws per image name; the knob told 1). -sun: trained on
 Sun_Hays80's 80 photos instead of the sample's 13. \`*_gain\` is over bicubic of the same LR;
 psnr_y: the validation images (chelsea, coffee).

@@ -160,7 +160,8 @@ def parser() -> argparse.ArgumentParser:
         default="bicubic",
         choices=DEGRADATIONS,
         help="how LR is made from each HR image: bicubic, or real (the `real` group's defaults, "
-        "Real-ESRGAN's ranges, or --real-params'; drawn from (--degradation-seed, file name))",
+        "Real-ESRGAN's ranges, or those of --real-params; drawn from (--degradation-seed, "
+        "file name))",
     )
     ap.add_argument(
         "--degradation-seed", type=seed_value, default=0, help="seed of the real degradations"

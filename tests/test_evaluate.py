@@ -222,5 +222,8 @@ def test_real_params_take_the_real_group_of_a_params_file(tmp_path, capsys):
     milder.write_text("real: {jpeg_range: [30, 101]}\n")  # the group alone, with a bad value
     assert main([*args, "--degradation", "real", "--real-params", str(milder)]) == 2
     assert len(lines := error_lines(capsys)) == 1 and "real.jpeg_range" in lines[0]
+    milder.write_text("kappa: 2\n")  # no real group
+    assert main([*args, "--degradation", "real", "--real-params", str(milder)]) == 2
+    assert len(lines := error_lines(capsys)) == 1 and "a `real` group" in lines[0]
     milder.write_text("real: {noise_range: [0, 0]}\n")  # a key left out keeps its default
     assert load_real_group(milder) == replace(RealConfig(), noise_range=(0.0, 0.0))

@@ -262,7 +262,8 @@ def test_a_damaged_graph_file_is_one_line(exported, tmp_path, capsys):
 @pytest.mark.parametrize("scale", [3, 2.5])
 def test_a_multi_scale_model_exported_at_another_scale(tmp_path, scale):
     """x3 with the scale as an input plane; x2.5 with it as FiLM, in a clean-up model told 0.5
-    (both FiLM inputs fixed in the graph; one export each, the slow part)."""
+    (both FiLM inputs fixed in the graph). One export each, the slow part: the clean-up level's
+    export is checked here, by make test, not by make test-fast."""
     pt, graph, knob = tmp_path / "multi.pt", tmp_path / "multi.onnx", scale == 2.5
     net = tiny_model(scales=(1.0, 4.0), scale_input="film" if knob else "channel", cleanup=knob)
     save_checkpoint(pt, net, DiffusionConfig(), scale=4)
