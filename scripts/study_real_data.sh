@@ -11,7 +11,8 @@
 # knob told 0) and on the lighter preset (`real.`, fixed draws per image name; the knob told 1).
 # -sun rows train on Sun_Hays80 (data.source folder) and validate on the embedded sample's two
 # validation images, copied to a folder outside the repository, so that every row's psnr_y is
-# scored on the same images. clean- rows: clean models trained the same way, for the comparison.
+# scored on the same images. clean- rows: clean models trained the same way, for the comparison;
+# -seed145 rows: the same with another train.seed, for the spread between seeds.
 # One worker: on a 2-core CPU two trainings at once are slower. Needs the environment (make
 # install, source .venv/bin/activate) and a reproduced workspace.
 set -euo pipefail
@@ -19,10 +20,10 @@ cd "$(dirname "$0")/.."
 source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
-SETTINGS='data\.source|train\.final_share|model\.cleanup|train\.steps'
+SETTINGS='data\.source|train\.final_share|model\.cleanup|train\.steps|train\.seed'
 COLUMNS_KEPT="^(Experiment|$SETTINGS|$SCORES|real\\.($SCORES))\$"
 
-NAMES=(knob-sun clean-sun)
+NAMES=(knob-sun clean-sun knob-sun-seed145 clean-sun-seed145)
 study_begin "${NAMES[@]}"
 # the sample's validation images, where data.source=folder can read them (a fixed path: the
 # experiments' params name it)
@@ -37,6 +38,8 @@ SUN=(-S data.source=folder -S "data.train_dir=$DATA/Sun_Hays80" -S "data.valid_d
 queue() { dvc exp run --queue -n "$1" "${X4[@]}" "${@:2}" >/dev/null; }
 queue knob-sun "${KNOB[@]}" "${SUN[@]}"
 queue clean-sun "${SUN[@]}"
+queue knob-sun-seed145 "${KNOB[@]}" "${SUN[@]}" -S train.seed=145  # a second seed of each
+queue clean-sun-seed145 "${SUN[@]}" -S train.seed=145
 echo "queued ${NAMES[*]}"
 
 run_queue
@@ -50,5 +53,5 @@ recipe (clean-up knob, lighter antialiased preset, final_share 1, 3,000 steps; c
 knob, on clean LR) scored on clean LR (no prefix; the knob told 0)
 and on the lighter preset (\`real.\`, fixed draws per image name; the knob told 1). -sun: trained on
 Sun_Hays80's 80 photos instead of the sample's 13. \`*_gain\` is over bicubic of the same LR;
-psnr_y: the validation images (chelsea, coffee).
+psnr_y: the validation images (chelsea, coffee). -seed145: train.seed 145 (the others: 144).
 EOT
