@@ -430,11 +430,11 @@ def weight_settings(p: Params) -> dict[str, Any]:
     out = {}
     groups = ["prepare", "model", "diffusion", "loss", "train"]
     multi_scale = {"model.scale_input", "train.integer_share", "train.integer_bias"}
+    optional = {*multi_scale, "model.cleanup", "train.final_share"}  # added below when they apply
     for group in groups + (["real"] if p.train.degradation == "real" else []):
         g = getattr(p, group)
         for f in fields(g):
             key = f"{group}.{f.name}"
-            optional = {*multi_scale, "model.cleanup", "train.final_share"}
             if f.metadata.get("weights", True) and key not in optional:
                 v = getattr(g, f.name)
                 out[yaml_key(group, f)] = list(v) if isinstance(v, tuple) else v
