@@ -20,7 +20,8 @@ Modules, one concept each:
   metrics    PSNR / SSIM on Y (BT.601) and RGB, border = ceil(scale), 8-bit; lpips: LPIPS
   validate   the fixed validation patches, scored by training and by the evaluate stage
   checkpoint atomic save, safe load (weights_only) with config check; atomic: temp file + rename
-  train      the training loop; resume: a run's identity, the checkpoint that may continue it;
+  train      the training loop; train_state: what its checkpoints hold (weights, optimiser, the
+             moving average); resume: a run's identity, the checkpoint that may continue it;
              ranks: data-parallel processes under torchrun
   evaluate   scoring (the stage and srcore-evaluate); upscale: srcore-upscale; sampling: the
              options they share
