@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# How far training length and the learning rate take the best photo recipe (the clean-up knob on
+# the lighter antialiased preset, train.final_share 1, Sun_Hays80's 80 photos): four times the
+# 3,000 steps that fit the 10-minute budget, beside a clean model trained as long, and the budget's
+# 3,000 steps at twice the learning rate, through DVC's experiment queue ->
+# metrics/study_real_length.md (the 3,000-step rows: metrics/study_real_data.md).
+#
+#   scripts/study_real_length.sh [DATASETS]
+#   DATASETS: a folder with Set5/, Set14/ and Sun_Hays80/ (default ../shared/datasets)
+#
+# Rows are x4 models scored as in scripts/study_real_data.sh: clean LR (no prefix; the knob told
+# 0) and the lighter preset (`real.`, fixed draws per image name; the knob told 1), on the embedded
+# sample's two validation images, Set5 and Set14. One worker; needs the environment (make install,
+# source .venv/bin/activate) and a reproduced workspace. About 75 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/study_lib.sh
+DATA=$(cd "${1:-../shared/datasets}" && pwd)
+SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
+SETTINGS='model\.cleanup|train\.steps|train\.lr'
+COLUMNS_KEPT="^(Experiment|$SETTINGS|$SCORES|real\\.($SCORES))\$"
+
+NAMES=(knob-sun-12000 clean-sun-12000 knob-sun-lr2e-3)
+study_begin "${NAMES[@]}"
+VALID=${TMPDIR:-/tmp}/srcore-sample-valid  # as in scripts/study_real_data.sh
+mkdir -p "$VALID" && cp data/raw/valid/* "$VALID"
+
+X4=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "evaluate.scales=[]"
+  -S prepare.patch=128 -S real.antialias=true "${LIGHT[@]}" -S train.final_share=1
+  -S data.source=folder -S "data.train_dir=$DATA/Sun_Hays80" -S "data.valid_dir=$VALID")
+KNOB=(-S train.degradation=real -S model.cleanup=true)
+queue() { dvc exp run --queue -n "$1" "${X4[@]}" "${@:2}" >/dev/null; }
+queue knob-sun-12000 "${KNOB[@]}" -S train.steps=12000
+queue clean-sun-12000 -S train.steps=12000
+queue knob-sun-lr2e-3 "${KNOB[@]}" -S train.steps=3000 -S train.lr=0.002
+echo "queued ${NAMES[*]}"
+
+run_queue
+
+write_table metrics/study_real_length.md "$COLUMNS_KEPT" <<EOT
+# Training length and learning rate of the photo recipe: \`scripts/study_real_length.sh\`, then \`dvc exp show --md\`
+
+Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse --short HEAD)). workspace and
+main are the default pipeline's model; each other row is an x4 model trained on Sun_Hays80's 80
+photos as the best photo recipe (clean-up knob, lighter antialiased preset, final_share 1; clean-:
+without the knob, on clean LR) scored on clean LR (no prefix; the knob told 0) and on the lighter
+preset (\`real.\`, fixed draws per image name; the knob told 1). -12000: four times the budget's
+3,000 steps; -lr2e-3: 3,000 steps at train.lr 0.002 (the others: 0.001). \`*_gain\` is over bicubic
+of the same LR; psnr_y: the validation images (chelsea, coffee).
+EOT
