@@ -46,7 +46,7 @@ from .errors import UserError
 from .model import DualDomainUNet, at_level
 from .noise import keyed_normal
 from .onnx_backend import FORMAT, INPUTS, INSTALL, OUTPUT
-from .onnx_ops import pad_to_multiple, pillow_bicubic
+from .onnx_ops import custom_translations, pad_to_multiple, pillow_bicubic
 from .sampling import CLEANUP, cleanup_value, pick_level, pick_scale, scale_value
 
 OPSET = 18  # ONNX Runtime's AveragePool (the local amplitude's) is much slower from opset 19 on
@@ -104,26 +104,6 @@ def refusal(model: DualDomainUNet) -> str | None:
     return None
 
 
-def _translations() -> dict:
-    """ONNX for two operators, faster in ONNX Runtime than the exporter's own: the right shifts
-    (only the noise hash has them, on values in 0..2^32, so a division is exact) and
-    pixel_unshuffle (SpaceToDepth, then its channels put in pixel_unshuffle's order)."""
-    from onnxscript import opset18 as op
-
-    def rshift(x, bits: int):
-        return op.Div(x, op.CastLike(1 << bits, x))
-
-    def pixel_unshuffle(x, factor: int):
-        c, s2 = x.shape[1], factor * factor
-        order = [(k % s2) * c + k // s2 for k in range(c * s2)]
-        return op.Gather(
-            op.SpaceToDepth(x, blocksize=factor), op.Constant(value_ints=order), axis=1
-        )
-
-    aten = torch.ops.aten
-    return {aten.__rshift__.Scalar: rshift, aten.pixel_unshuffle.default: pixel_unshuffle}
-
-
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """The exporter's warnings and log lines (missing torchvision, skipped foldings) silenced."""
@@ -174,7 +154,7 @@ def to_onnx(sampler: OneStepSampler, opset: int = OPSET):
             input_names=list(INPUTS),
             output_names=[OUTPUT],
             dynamic_shapes=shapes,
-            custom_translation_table=_translations(),
+            custom_translation_table=custom_translations(),
             verbose=False,
         )
     proto = program.model_proto

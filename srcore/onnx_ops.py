@@ -1,5 +1,6 @@
 """Pillow's 8-bit bicubic enlargement and srcore's padding written as tensor operations that
-export to ONNX at any size (srcore.export builds its graph from them).
+export to ONNX at any size, and the ONNX of two operators that the exporter writes slowly
+(srcore.export builds its graph from them).
 
 pillow_bicubic equals PIL.Image.resize(..., BICUBIC) of an 8-bit image when enlarging: Pillow's
 kernel (a = -0.5), its support truncated and renormalised at the borders, its weights in fixed
@@ -71,3 +72,23 @@ def pad_to_multiple(x: torch.Tensor, m: int) -> torch.Tensor:
     reflect = (one * ph < H) & (one * pw < W)
     rows, cols = _pad_index(H, ph, reflect), _pad_index(W, pw, reflect)
     return x.index_select(-2, rows).index_select(-1, cols)
+
+
+def custom_translations() -> dict:
+    """ONNX for two operators, faster in ONNX Runtime than the exporter's own: the right shifts
+    (only the noise hash has them, on values in 0..2^32, so a division is exact) and
+    pixel_unshuffle (SpaceToDepth, then its channels put in pixel_unshuffle's order)."""
+    from onnxscript import opset18 as op
+
+    def rshift(x, bits: int):
+        return op.Div(x, op.CastLike(1 << bits, x))
+
+    def pixel_unshuffle(x, factor: int):
+        c, s2 = x.shape[1], factor * factor
+        order = [(k % s2) * c + k // s2 for k in range(c * s2)]
+        return op.Gather(
+            op.SpaceToDepth(x, blocksize=factor), op.Constant(value_ints=order), axis=1
+        )
+
+    aten = torch.ops.aten
+    return {aten.__rshift__.Scalar: rshift, aten.pixel_unshuffle.default: pixel_unshuffle}
