@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 source scripts/study_lib.sh
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain)'
-SETTINGS='model\.cleanup|train\.steps|train\.lr'
+SETTINGS='model\.cleanup|train\.steps|params\.yaml:train\.lr'  # train.lr is a metric too
 COLUMNS_KEPT="^(Experiment|$SETTINGS|$SCORES|real\\.($SCORES))\$"
 
 NAMES=(knob-sun-12000 clean-sun-12000 knob-sun-lr2e-3)
