@@ -26,8 +26,8 @@ Modules, one concept each:
   evaluate   scoring (the stage and srcore-evaluate); upscale: srcore-upscale; sampling: the
              options they share
   figures    the pictures (matplotlib), stamped with date and machine
-  export     the one-step sampler as one ONNX graph (onnx_ops: its Pillow bicubic and padding);
-             onnx_backend: srcore-upscale --backend onnx
+  export     the one-step sampler as one ONNX graph (onnx_ops: its Pillow bicubic, padding and
+             two operators' ONNX); onnx_backend: srcore-upscale --backend onnx
   report     every DVC plot on one offline page; npm: its chart libraries; browser: headless check
 """
 
