@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # How far training length and the learning rate take the best photo recipe (the clean-up knob on
-# the lighter antialiased preset, train.final_share 1, Sun_Hays80's 80 photos): four times the
-# 3,000 steps that fit the 10-minute budget, beside a clean model trained as long, and the budget's
-# 3,000 steps at twice the learning rate, through DVC's experiment queue ->
+# the lighter antialiased preset, train.final_share 1, Sun_Hays80's 80 photos): two, four and eight
+# times the 3,000 steps that fit the 10-minute budget, a clean model trained four times as long, and
+# the budget's 3,000 steps at twice the learning rate, through DVC's experiment queue ->
 # metrics/study_real_length.md (the 3,000-step rows: metrics/study_real_data.md).
 #
-#   scripts/study_real_length.sh [DATASETS]
+#   [ROWS="NAME..."] scripts/study_real_length.sh [DATASETS]
 #   DATASETS: a folder with Set5/, Set14/ and Sun_Hays80/ (default ../shared/datasets)
+#   ROWS: run only these of NAMES below (the others' earlier runs stay in the table)
 #
 # Rows are x4 models scored as in scripts/study_real_data.sh: clean LR (no prefix; the knob told
 # 0) and the lighter preset (`real.`, fixed draws per image name; the knob told 1), on the embedded
 # sample's two validation images, Set5 and Set14. One worker; needs the environment (make install,
-# source .venv/bin/activate) and a reproduced workspace. About 75 minutes on 2 cores.
+# source .venv/bin/activate) and a reproduced workspace. About 3 hours on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/study_lib.sh
@@ -20,8 +21,12 @@ SCORES='psnr_y|psnr_y_gain|Set5\.(psnr_y|psnr_y_gain)|Set14\.(psnr_y|psnr_y_gain
 SETTINGS='model\.cleanup|train\.steps|params\.yaml:train\.lr'  # train.lr is a metric too
 COLUMNS_KEPT="^(Experiment|$SETTINGS|$SCORES|real\\.($SCORES))\$"
 
-NAMES=(knob-sun-12000 clean-sun-12000 knob-sun-lr2e-3)
-study_begin "${NAMES[@]}"
+NAMES=(knob-sun-12000 clean-sun-12000 knob-sun-lr2e-3 knob-sun-24000 knob-sun-6000)
+read -ra ROWS <<<"${ROWS:-${NAMES[*]}}"
+for row in "${ROWS[@]}"; do
+  [[ " ${NAMES[*]} " == *" $row "* ]] || { echo "ROWS: no row $row (one of: ${NAMES[*]})" >&2; exit 1; }
+done
+study_begin "${ROWS[@]}"
 VALID=${TMPDIR:-/tmp}/srcore-sample-valid  # as in scripts/study_real_data.sh
 mkdir -p "$VALID" && cp data/raw/valid/* "$VALID"
 
@@ -29,11 +34,16 @@ X4=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" -S "model.scales=[]" -S "e
   -S prepare.patch=128 -S real.antialias=true "${LIGHT[@]}" -S train.final_share=1
   -S data.source=folder -S "data.train_dir=$DATA/Sun_Hays80" -S "data.valid_dir=$VALID")
 KNOB=(-S train.degradation=real -S model.cleanup=true)
-queue() { dvc exp run --queue -n "$1" "${X4[@]}" "${@:2}" >/dev/null; }
+queue() {
+  [[ " ${ROWS[*]} " == *" $1 "* ]] || return 0
+  dvc exp run --queue -n "$1" "${X4[@]}" "${@:2}" >/dev/null
+}
 queue knob-sun-12000 "${KNOB[@]}" -S train.steps=12000
 queue clean-sun-12000 -S train.steps=12000
 queue knob-sun-lr2e-3 "${KNOB[@]}" -S train.steps=3000 -S train.lr=0.002
-echo "queued ${NAMES[*]}"
+queue knob-sun-24000 "${KNOB[@]}" -S train.steps=24000
+queue knob-sun-6000 "${KNOB[@]}" -S train.steps=6000
+echo "queued ${ROWS[*]}"
 
 run_queue
 
@@ -44,7 +54,7 @@ Generated $(date -u +%Y-%m-%d) on $(nproc) CPU cores (baseline $(git rev-parse -
 main are the default pipeline's model; each other row is an x4 model trained on Sun_Hays80's 80
 photos as the best photo recipe (clean-up knob, lighter antialiased preset, final_share 1; clean-:
 without the knob, on clean LR) scored on clean LR (no prefix; the knob told 0) and on the lighter
-preset (\`real.\`, fixed draws per image name; the knob told 1). -12000: four times the budget's
-3,000 steps; -lr2e-3: 3,000 steps at train.lr 0.002 (the others: 0.001). \`*_gain\` is over bicubic
-of the same LR; psnr_y: the validation images (chelsea, coffee).
+preset (\`real.\`, fixed draws per image name; the knob told 1). -6000, -12000, -24000: two,
+four and eight times the budget's 3,000 steps; -lr2e-3: 3,000 steps at train.lr 0.002 (the
+others: 0.001). \`*_gain\` is over bicubic of the same LR; psnr_y: the validation images.
 EOT
