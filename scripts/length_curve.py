@@ -26,8 +26,11 @@ from srcore.atomic import write_json  # noqa: E402
 from srcore.cli import run  # noqa: E402
 from srcore.errors import UserError  # noqa: E402
 
-SETS = {"validation images": "real.psnr_y_gain", "Set5": "real.Set5.psnr_y_gain"}
-SETS["Set14"] = "real.Set14.psnr_y_gain"
+SETS = {
+    "validation images": "real.psnr_y_gain",
+    "Set5": "real.Set5.psnr_y_gain",
+    "Set14": "real.Set14.psnr_y_gain",
+}
 ROW = re.compile(r"^(knob|clean)-sun(-\d+)?$")  # seed 144 at train.lr 0.001 only
 
 
@@ -54,22 +57,36 @@ def points(tables: list[Path]) -> dict:
             if matched is None:
                 continue
             for name, column in SETS.items():
-                if column not in row or "train.steps" not in row:
-                    raise UserError(f"{path}: no {column} or train.steps column")
-                found[matched.group(1)][name].append((int(row["train.steps"]), float(row[column])))
-    for by_set in found.values():
+                steps, gain = number(row, "train.steps", path), number(row, column, path)
+                found[matched.group(1)][name].append((int(steps), gain))
+    for model, by_set in found.items():
         for name in by_set:
             by_set[name].sort()
+        steps = [s for s, _ in by_set["Set5"]]
+        if len(set(steps)) < len(steps):
+            raise UserError(f"two {model}-sun rows at the same train.steps in {steps}")
     if len(found["knob"]["Set5"]) < 2:
-        raise UserError("fewer than two knob-sun rows in the tables: nothing to fit")
+        raise UserError("fewer than two knob-sun rows in the tables: no curve to draw")
     return found
+
+
+def number(row: dict, column: str, path: Path) -> float:
+    """One cell of a row as a number; a missing column or a failed run's '-' is refused."""
+    if column not in row:
+        raise UserError(f"{path}: no {column} column")
+    try:
+        return float(row[column])
+    except ValueError:
+        raise UserError(
+            f"{path}: {row['name']}: {column} is {row[column]!r}, not a number"
+        ) from None
 
 
 def per_doubling(steps_gains: list[tuple[int, float]]) -> list[dict]:
     """Between neighbouring lengths: the gain added per doubling of the steps (dB)."""
     pairs = zip(steps_gains, steps_gains[1:])
     return [
-        {"from": s0, "to": s1, "db_per_doubling": (g1 - g0) / float(np.log2(s1 / s0))}
+        {"from": s0, "to": s1, "db_per_doubling": round((g1 - g0) / float(np.log2(s1 / s0)), 5)}
         for (s0, g0), (s1, g1) in pairs
     ]
 
@@ -83,7 +100,7 @@ def plot(found: dict, target: float, budget: int) -> figures.plt.Figure:
         if found["clean"][name]:
             ax.plot(*zip(*found["clean"][name]), "x--", color=color, label=f"{name}: clean model")
     ax.axhline(target, color="grey", ls=":", label=f"target +{target:g} dB")
-    ax.axvline(budget, color="grey", lw=0.8, label=f"10-minute budget ({budget:,} steps)")
+    ax.axvline(budget, color="grey", lw=0.8, label=f"the budget ({budget:,} steps)")
     ax.set_xscale("log", base=2)
     ticks = sorted({s for by_set in found.values() for pts in by_set.values() for s, _ in pts})
     ax.set_xticks(ticks, [f"{s:,}" for s in ticks])
@@ -97,12 +114,12 @@ def plot(found: dict, target: float, budget: int) -> figures.plt.Figure:
 
 
 def main() -> None:
-    """Parse the options, read the tables, fit, write the JSON and the figure."""
+    """Parse the options, read the tables, write the JSON and the figure."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     tables = [Path("metrics/study_real_data.md"), Path("metrics/study_real_length.md")]
     ap.add_argument("--table", type=Path, action="append", help="a study table (default: both)")
     ap.add_argument("--target", type=float, default=1.0, help="the gain aimed at (dB)")
-    ap.add_argument("--budget", type=int, default=3000, help="the steps the budget allows")
+    ap.add_argument("--budget", type=int, default=3000, help="the steps 10 minutes allow")
     ap.add_argument("--out", type=Path, default=Path("docs/figures/length_curve.png"))
     ap.add_argument("--json", type=Path, default=Path("metrics/length_curve.json"))
     args = ap.parse_args()

@@ -7,7 +7,8 @@
 #
 #   [ROWS="NAME..."] scripts/study_real_length.sh [DATASETS]
 #   DATASETS: a folder with Set5/, Set14/ and Sun_Hays80/ (default ../shared/datasets)
-#   ROWS: run only these of NAMES below (the others' earlier runs stay in the table)
+#   ROWS: run only these of NAMES below; the others' earlier runs on the same commit stay in the
+#   table (dvc exp show lists the experiments of HEAD)
 #
 # Rows are x4 models scored as in scripts/study_real_data.sh: clean LR (no prefix; the knob told
 # 0) and the lighter preset (`real.`, fixed draws per image name; the knob told 1), on the embedded
@@ -23,8 +24,10 @@ COLUMNS_KEPT="^(Experiment|$SETTINGS|$SCORES|real\\.($SCORES))\$"
 
 NAMES=(knob-sun-12000 clean-sun-12000 knob-sun-lr2e-3 knob-sun-24000 knob-sun-6000)
 read -ra ROWS <<<"${ROWS:-${NAMES[*]}}"
+((${#ROWS[@]})) || { echo "ROWS: no names (one or more of: ${NAMES[*]})" >&2; exit 1; }
 for row in "${ROWS[@]}"; do
-  [[ " ${NAMES[*]} " == *" $row "* ]] || { echo "ROWS: no row $row (one of: ${NAMES[*]})" >&2; exit 1; }
+  [[ " ${NAMES[*]} " == *" $row "* ]] ||
+    { echo "ROWS: no row $row (one of: ${NAMES[*]})" >&2; exit 1; }
 done
 study_begin "${ROWS[@]}"
 VALID=${TMPDIR:-/tmp}/srcore-sample-valid  # as in scripts/study_real_data.sh
@@ -56,5 +59,6 @@ photos as the best photo recipe (clean-up knob, lighter antialiased preset, fina
 without the knob, on clean LR) scored on clean LR (no prefix; the knob told 0) and on the lighter
 preset (\`real.\`, fixed draws per image name; the knob told 1). -6000, -12000, -24000: two,
 four and eight times the budget's 3,000 steps; -lr2e-3: 3,000 steps at train.lr 0.002 (the
-others: 0.001). \`*_gain\` is over bicubic of the same LR; psnr_y: the validation images.
+others: 0.001). \`*_gain\` is over bicubic of the same LR; psnr_y: the validation images
+(chelsea, coffee).
 EOT
