@@ -1,34 +1,38 @@
 """srcore: residual-shifting diffusion super-resolution (ResShift-style) with a dual-domain UNet.
 
-Modules, one concept each:
-  config     every parameter defined once: type, default, rule, meaning; rules: how (no torch)
-  params     params.yaml: read, validate, write the defaults (no torch)
-  errors     UserError, the base of every user mistake; cli: the one error path of all commands
-  images     read/write image files (no torch); tensors: uint8 <-> [-1, 1] tensors
-  degrade    the bicubic degradation (HR -> LR -> y0) and the size rule at any scale
-  realworld  real-photo LR (blur, resize, noise, JPEG) at a clean-up level; kernels: its blurs
-  fetch      the HR images: the embedded sample, folders, DIV2K
-  cache      the prepared cache layout and patch index (no torch); data: batches from it
-  encodings  Fourier positional encoding and local amplitude map
-  dct        DCT-II matrices (global and block) built with torch-dct
-  model      the dual-domain UNet, told the scale (model.scales) and the clean-up level
-  diffusion  the ResShift process: schedule, q_sample, posterior, respacing, reverse loop
-  noise      position-keyed Gaussian noise (same pixel -> same noise, whatever the tiling)
-  sampler    super_resolve(): pad, condition once, run the chain, crop; tiles: whole images in tiles
-  device     cpu / cuda and autocast; cudagraph: the network replayed from CUDA graphs
-  losses     multi-scale L1 + DCT L1, Laplacian-pyramid bands, optional VGG perceptual
-  metrics    PSNR / SSIM on Y (BT.601) and RGB, border = ceil(scale), 8-bit; lpips: LPIPS
-  validate   the fixed validation patches, scored by training and by the evaluate stage
-  checkpoint atomic save, safe load (weights_only) with config check; atomic: temp file + rename
-  train      the training loop; train_state: what its checkpoints hold (weights, optimiser, the
-             moving average); resume: a run's identity, the checkpoint that may continue it;
-             ranks: data-parallel processes under torchrun
-  evaluate   scoring (the stage and srcore-evaluate); upscale: srcore-upscale; sampling: the
-             options they share
-  figures    the pictures (matplotlib), stamped with date and machine
-  export     the one-step sampler as one ONNX graph (onnx_ops: its Pillow bicubic, padding and
-             two operators' ONNX); onnx_backend: srcore-upscale --backend onnx
-  report     every DVC plot on one offline page; npm: its chart libraries; browser: headless check
+The API, for notebooks and services:
+
+    import srcore
+    up = srcore.Upscaler.load("models/model.pt")  # or an ONNX graph from srcore-export
+    big = up.upscale("photo.jpg", scale=2.5, cleanup=0.5)
+
+The package, one concern per folder; a folder imports only from those above it in this list:
+
+  common     errors, atomic writes, the commands' error path, image files, uint8 <-> tensors
+  config     every parameter defined once (schema, rules), params.yaml, the sampling spec
+  data       the HR images (fetch), the prepared cache, batches, the bicubic and real-world LR
+  net        the dual-domain UNet, its DCT and encodings, model files, devices, CUDA graphs
+  diffusion  the ResShift process, keyed noise, the sampler, tiles, and the one loader
+  eval       metrics, LPIPS, validation patches, scoring, srcore-evaluate, the evaluate stage
+  train      the training loop, its state and resume, data-parallel ranks, the losses
+  deploy     the Upscaler API, srcore-upscale, srcore-export and the ONNX backend
+  report     the figures and the offline page of every DVC plot
+
+Nothing heavy is imported by `import srcore`: `srcore.Upscaler` and `srcore.SamplingSpec` load
+their modules on first use.
 """
 
 __version__ = "0.1.0"
+__all__ = ["SamplingSpec", "Upscaler", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "Upscaler":
+        from srcore.deploy.upscaler import Upscaler
+
+        return Upscaler
+    if name == "SamplingSpec":
+        from srcore.config.sampling import SamplingSpec
+
+        return SamplingSpec
+    raise AttributeError(f"module 'srcore' has no attribute {name!r}")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from srcore import fetch as F
-from srcore.atomic import write_text
-from srcore.cli import run
-from srcore.config import DataConfig
-from srcore.params import load_params
+from srcore.common.atomic import write_text
+from srcore.common.cli import run
+from srcore.config.params import load_params
+from srcore.config.schema import DataConfig
+from srcore.data import fetch as F
 
 OUT = Path("data/raw")
 DOWNLOADS = Path("data/downloads")  # kept between runs (not a DVC output) so downloads resume

@@ -1,7 +1,7 @@
 """plots: the pictures people look at, as PNG files under plots/ (DVC image plots).
 
 compare_<image>.png  bicubic | SR | HR | error maps, whole image and a zoomed crop
-compare_<d>_<image>.png  the same from the LR degraded by d (real: srcore.realworld), or at
+compare_<d>_<image>.png  the same from the LR degraded by d (real: srcore.data.realworld), or at
                      another scale (d: x2.5, real_x2.5; evaluate.scales)
 chain.png            the reverse chain x_K ... x_0 on a crop
 training.png         training loss and validation PSNR (also rendered by DVC from dvclive/)
@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from srcore import figures
-from srcore.cache import load_pair
-from srcore.cli import run
-from srcore.images import read_image
-from srcore.params import load_params
+from srcore.common.cli import run
+from srcore.common.images import read_image
+from srcore.config.params import load_params
+from srcore.data.cache import load_pair
+from srcore.report import figures
 
 PREPARED, EVAL, METRICS, LIVE, OUT = (
     Path("data/prepared"),

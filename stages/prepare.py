@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from srcore.atomic import write_json, write_text
-from srcore.cache import INDEX_COLUMNS, save_array
-from srcore.cli import run
-from srcore.degrade import degrade
-from srcore.images import ImageReadError, list_images, read_image
-from srcore.params import load_params
+from srcore.common.atomic import write_json, write_text
+from srcore.common.cli import run
+from srcore.common.images import ImageReadError, list_images, read_image
+from srcore.config.params import load_params
+from srcore.data.cache import INDEX_COLUMNS, save_array
+from srcore.data.degrade import degrade
 
 RAW, OUT = Path("data/raw"), Path("data/prepared")
 
@@ -27,8 +27,7 @@ def prepare(
     raw: Path, out: Path, scale: int, patch: int, per_image: dict[str, int], seed: int
 ) -> tuple[pd.DataFrame, dict]:
     """Returns (patch index, summary: per-split counts and the sha256 fingerprint of the training
-    split's
-    arrays and patches: what the weights depend on)."""
+    split's arrays and patches, what the weights depend on)."""
     rows, counts, digest = [], {}, hashlib.sha256()
     for s, split in enumerate(("train", "valid")):
         c = counts[split] = {"images": 0, "unreadable": 0, "smaller_than_patch": 0}

@@ -1,7 +1,7 @@
 """train: the diffusion model on the prepared patches -> models/model.pt (weights + configs).
 
 Checkpoints go to checkpoints/train.pt (a persist output: an interrupted `dvc repro` continues from
-it, and only then: see srcore.resume). Loss and validation PSNR are logged with DVCLive into
+it, and only then: see srcore.train.resume). Loss and validation PSNR are logged with DVCLive into
 dvclive/. With train.nproc > 1 this script launches itself under torchrun (torch.distributed.run,
 standalone, one process per GPU); launched by torchrun yourself (multi-node), it runs as one of its
 ranks.
@@ -15,19 +15,19 @@ from pathlib import Path
 import pandas as pd
 
 from dvclive import Live
-from srcore.atomic import write_text
-from srcore.cache import read_index
-from srcore.checkpoint import save_checkpoint
-from srcore.cli import run
-from srcore.config import Params, weight_settings
-from srcore.data import PatchBatches, whole_image_y0
-from srcore.device import pick_device
-from srcore.errors import UserError
-from srcore.params import load_params
-from srcore.ranks import distributed
-from srcore.realworld import RealPatches
-from srcore.resume import code_fingerprint, resumable_checkpoint, run_identity
-from srcore.train import train
+from srcore.common.atomic import write_text
+from srcore.common.cli import run
+from srcore.common.errors import UserError
+from srcore.config.params import load_params
+from srcore.config.schema import Params, weight_settings
+from srcore.data.batches import PatchBatches, whole_image_y0
+from srcore.data.cache import read_index
+from srcore.data.realworld import RealPatches
+from srcore.net.checkpoint import save_checkpoint
+from srcore.net.device import pick_device
+from srcore.train.loop import train
+from srcore.train.ranks import distributed
+from srcore.train.resume import code_fingerprint, resumable_checkpoint, run_identity
 
 PREPARED, CHECKPOINT, MODEL, LIVE = (
     Path("data/prepared"),

@@ -9,8 +9,7 @@ torch.set_num_threads(2)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
-# the keys that metrics/metrics.json and `python -m srcore.evaluate` must report (issue: the
-# pipeline)
+# the keys that metrics/metrics.json and `srcore-evaluate` must report
 REQUIRED_METRIC_KEYS = {
     "psnr_y",
     "ssim_y",

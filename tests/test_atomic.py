@@ -4,8 +4,8 @@ import stat
 import numpy as np
 import pytest
 
-from srcore.atomic import atomic_write, write_json, write_text
-from srcore.images import write_image
+from srcore.common.atomic import atomic_write, write_json, write_text
+from srcore.common.images import write_image
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import shutil
 import time
 
-from srcore import browser
+from tests.helpers import chromium as browser
 
 SNAP_PLACEHOLDER = """#!/bin/sh
 echo "Command '$0' requires the chromium snap to be installed."

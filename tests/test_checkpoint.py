@@ -4,11 +4,12 @@ import pickle
 import pytest
 import torch
 
-from srcore.checkpoint import ModelFileError, load_model, save_checkpoint
-from srcore.config import DiffusionConfig, ModelConfig, Params, weight_settings
-from srcore.errors import UserError
-from srcore.model import DualDomainUNet
-from srcore.sampling import load_sampler
+from srcore.common.errors import UserError
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig, ModelConfig, Params, weight_settings
+from srcore.diffusion.loader import TrainedModel
+from srcore.net.checkpoint import ModelFileError, load_model, save_checkpoint
+from srcore.net.unet import DualDomainUNet
 
 
 def test_round_trip_rebuilds_the_saved_network(tmp_path):
@@ -117,10 +118,11 @@ def test_a_model_file_records_its_scales_and_refuses_others_in_one_line(tmp_path
     save_checkpoint(tmp_path / "any.pt", DualDomainUNet(cfg), DiffusionConfig(), 4)
     m, _, ck = load_model(tmp_path / "any.pt")
     assert m.cfg.scales == (1.0, 4.0) and ck["scale"] == 4
-    assert load_sampler(tmp_path / "any.pt", "cpu", 1, 0, 32, scale=2.5)[2] == 2.5
-    assert load_sampler(tmp_path / "any.pt", "cpu", 1, 0, 32)[2] == 4  # its own scale
-    with pytest.raises(UserError, match=r"^--scale 4.5: \S+any.pt takes 1 to 4$"):
-        load_sampler(tmp_path / "any.pt", "cpu", 1, 0, 32, scale=4.5)
+    trained = TrainedModel.load(tmp_path / "any.pt")
+    assert trained.sampler(SamplingSpec(scale=2.5)).spec.scale == 2.5
+    assert trained.sampler(SamplingSpec()).spec.scale == 4  # its own scale
+    with pytest.raises(UserError, match=r"^scale 4.5: \S+any.pt takes 1 to 4$"):
+        trained.sampler(SamplingSpec(scale=4.5))
     save_checkpoint(
         tmp_path / "x4.pt",
         DualDomainUNet(ModelConfig(width=8, time_dim=16, scales=())),
@@ -128,7 +130,7 @@ def test_a_model_file_records_its_scales_and_refuses_others_in_one_line(tmp_path
         4,
     )
     with pytest.raises(UserError, match=r"x4.pt takes 4 only \(a model trained with model.scales"):
-        load_sampler(tmp_path / "x4.pt", "cpu", 1, 0, 32, scale=2)
+        TrainedModel.load(tmp_path / "x4.pt").sampler(SamplingSpec(scale=2))
 
 
 def test_a_file_from_before_model_scales_loads_as_a_single_scale_model(tmp_path):

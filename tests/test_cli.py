@@ -1,4 +1,4 @@
-"""The shared error path (srcore.cli) and the two console scripts run as real commands."""
+"""The shared error path (srcore.common.cli) and the two console scripts run as real commands."""
 
 import argparse
 import json
@@ -10,16 +10,18 @@ import pytest
 import torch
 from PIL import Image
 
-from srcore import evaluate, upscale
-from srcore.cli import run
-from srcore.errors import UserError
+from srcore.common.cli import run
+from srcore.common.errors import UserError
+from srcore.deploy import upscale
+from srcore.eval import cli as evaluate
 from tests.conftest import REPO
 
 
 def command(module: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
-    """`python -m srcore.<module> args...` in a fresh interpreter."""
+    """`python -m srcore.<module> args...` (evaluate, upscale) in a fresh interpreter."""
+    name = {"evaluate": "srcore.eval.cli", "upscale": "srcore.deploy.upscale"}[module]
     return subprocess.run(
-        [sys.executable, "-m", f"srcore.{module}", *args],
+        [sys.executable, "-m", name, *args],
         capture_output=True,
         text=True,
         cwd=cwd or REPO,
@@ -72,13 +74,18 @@ def test_run_exits_with_the_code_of_main_and_reports_user_errors_on_one_line(cap
 
 def test_cli_imports_nothing_but_the_errors():
     code = (
-        "import json, sys, srcore.cli; "
+        "import json, sys, srcore.common.cli; "
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('srcore'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     ).stdout
-    assert json.loads(out) == ["srcore", "srcore.cli", "srcore.errors"]
+    assert json.loads(out) == [
+        "srcore",
+        "srcore.common",
+        "srcore.common.cli",
+        "srcore.common.errors",
+    ]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
-from srcore.cache import INDEX_COLUMNS, save_array
-from srcore.config import RealConfig
-from srcore.data import PatchBatches, TrainSteps, integer_scales
-from srcore.degrade import applied_scale, degrade, patch_y0
-from srcore.realworld import RealPatches
-from srcore.tensors import to_tensor
+from srcore.common.tensors import to_tensor
+from srcore.config.schema import RealConfig
+from srcore.data.batches import PatchBatches, TrainSteps, integer_scales
+from srcore.data.cache import INDEX_COLUMNS, save_array
+from srcore.data.degrade import applied_scale, degrade, patch_y0
+from srcore.data.realworld import RealPatches
 from tests.helpers.images import smooth_image
 
 

@@ -1,7 +1,7 @@
 import torch
 
-from srcore import dct
-from srcore.dct import block_dct, block_idct, dct2d, idct2d, keep_used_matrices
+from srcore.net import dct
+from srcore.net.dct import block_dct, block_idct, dct2d, idct2d, keep_used_matrices
 
 
 def test_dct_matches_torch_dct_and_inverts():

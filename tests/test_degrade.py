@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcore.degrade import (
+from srcore.common.images import read_image
+from srcore.data.degrade import (
     applied_scale,
     degrade,
     hr_side,
@@ -11,8 +12,7 @@ from srcore.degrade import (
     patch_y0,
     upsample,
 )
-from srcore.images import read_image
-from srcore.metrics import score
+from srcore.eval.metrics import score
 from tests.conftest import shared_dataset
 
 

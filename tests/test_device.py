@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from srcore.config import DiffusionConfig, LossConfig, ModelConfig
-from srcore.diffusion import ResShift
-from srcore.losses import SRLoss
-from srcore.model import DualDomainUNet, DWTBranch
-from srcore.tiles import super_resolve_image
-from srcore.train import train_step
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig, LossConfig, ModelConfig
+from srcore.diffusion.resshift import ResShift
+from srcore.diffusion.tiles import super_resolve_image
+from srcore.net.unet import DualDomainUNet, DWTBranch
+from srcore.train.loop import train_step
+from srcore.train.losses import SRLoss
 from tests.conftest import REPO
 from tests.helpers.images import smooth_image, tiny_model
 
@@ -111,10 +112,12 @@ def test_the_wavelet_branch_runs_in_bf16_under_autocast_close_to_fp32_with_gradi
 def test_tiled_upscaling_on_cuda_matches_whole_and_cpu():
     net, diffusion = tiny_model(), ResShift.from_config(DiffusionConfig()).respace(4)
     y0 = smooth_image(300, 420)
-    cpu = super_resolve_image(net, diffusion, y0, seed=3).astype(np.float64)
+    cpu = super_resolve_image(net, diffusion, y0, SamplingSpec(seed=3)).astype(np.float64)
     net = net.to(DEV)
-    whole = super_resolve_image(net, diffusion, y0, seed=3).astype(np.float64)
-    tiled = super_resolve_image(net, diffusion, y0, seed=3, tile=128, overlap=32).astype(np.float64)
+    whole = super_resolve_image(net, diffusion, y0, SamplingSpec(seed=3)).astype(np.float64)
+    tiled = super_resolve_image(
+        net, diffusion, y0, SamplingSpec(seed=3, tile=128, overlap=32)
+    ).astype(np.float64)
     assert np.abs(whole - tiled).mean() < 1.0  # < 1/255 mean absolute error, as on the CPU
     assert np.abs(whole - cpu).mean() < 1.0  # bf16 network, same keyed noise
 
@@ -146,10 +149,10 @@ def test_stem_tiles_and_the_averaged_sampler_on_cuda():
         ResShift.from_config(DiffusionConfig()).respace(4),
     )
     y0 = smooth_image(300, 420)
-    whole = super_resolve_image(net, diffusion, y0, seed=3, samples=2, ensemble=True).astype(
-        np.float64
-    )
+    whole = super_resolve_image(
+        net, diffusion, y0, SamplingSpec(seed=3, samples=2, ensemble=True)
+    ).astype(np.float64)
     tiled = super_resolve_image(
-        net, diffusion, y0, seed=3, tile=256, overlap=32, samples=2, ensemble=True
+        net, diffusion, y0, SamplingSpec(seed=3, tile=256, overlap=32, samples=2, ensemble=True)
     ).astype(np.float64)
     assert np.abs(whole - tiled).mean() < 1.0

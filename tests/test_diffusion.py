@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from srcore.config import DiffusionConfig
-from srcore.diffusion import ResShift, eta_schedule
+from srcore.config.schema import DiffusionConfig
+from srcore.diffusion.resshift import ResShift, eta_schedule
 
 
 def notebook_schedule(T, eta_1, p):  # the notebook's loop, written out to compare with

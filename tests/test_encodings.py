@@ -1,6 +1,6 @@
 import torch
 
-from srcore.encodings import fourier_encoding, local_amplitude
+from srcore.net.encodings import fourier_encoding, local_amplitude
 
 
 def test_positional_encoding_of_a_patch_equals_the_whole_image_there():

@@ -8,13 +8,16 @@ import torch
 import yaml
 from PIL import Image
 
-from srcore.checkpoint import save_checkpoint
-from srcore.config import DiffusionConfig, RealConfig
-from srcore.degrade import degrade, upsample
-from srcore.diffusion import ResShift
-from srcore.evaluate import evaluate_images, folder_items, main
-from srcore.metrics import score
-from srcore.params import default_params_yaml, load_params, load_real_group
+from srcore.config.params import default_params_yaml, load_params, load_real_group
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig, RealConfig
+from srcore.data.degrade import degrade, upsample
+from srcore.diffusion.loader import Sampler
+from srcore.diffusion.resshift import ResShift
+from srcore.eval.cli import main
+from srcore.eval.metrics import score
+from srcore.eval.scoring import evaluate_images, folder_items
+from srcore.net.checkpoint import save_checkpoint
 from tests.conftest import REQUIRED_METRIC_KEYS, shared_dataset
 from tests.helpers.images import smooth_image, tiny_model
 from tests.helpers.lpips_weights import write_weights
@@ -118,7 +121,7 @@ def test_bad_steps_or_tile_with_a_model_are_one_error_line(tmp_path, capsys):
             == 2
         )
         lines = error_lines(capsys)
-        assert len(lines) == 1 and lines[0].startswith(f"error: {bad[0]} {bad[1]}"), lines
+        assert len(lines) == 1 and lines[0].startswith(f"error: {bad[0][2:]} {bad[1]}"), lines
     assert not (tmp_path / "r.json").exists()
 
 
@@ -129,10 +132,14 @@ def test_evaluation_is_deterministic_whatever_the_global_rng(tmp_path):
     runs = []
     for rng_seed in (0, 99):
         torch.manual_seed(rng_seed)
-        summary, rows, _ = evaluate_images([("a", hr, y0)], 4, model, diffusion, seed=0)
+        summary, rows, _ = evaluate_images(
+            [("a", hr, y0)], 4, Sampler(model, diffusion, SamplingSpec(scale=4, seed=0))
+        )
         runs.append(({k: v for k, v in summary.items() if k != "seconds"}, rows))
     assert runs[0] == runs[1]
-    other, _, _ = evaluate_images([("a", hr, y0)], 4, model, diffusion, seed=1)
+    other, _, _ = evaluate_images(
+        [("a", hr, y0)], 4, Sampler(model, diffusion, SamplingSpec(scale=4, seed=1))
+    )
     assert other["psnr_y"] != runs[0][0]["psnr_y"]
 
 

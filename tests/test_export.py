@@ -7,21 +7,24 @@ import pytest
 import torch
 from PIL import Image
 
-from srcore.checkpoint import load_model, save_checkpoint
-from srcore.config import DiffusionConfig
-from srcore.degrade import hr_side, upsample
-from srcore.diffusion import ResShift
-from srcore.encodings import pad_reflect
-from srcore.errors import UserError
-from srcore.export import OneStepSampler, check_graph, export_model, main
-from srcore.images import read_picture
-from srcore.model import at_level
-from srcore.onnx_backend import INPUTS, OnnxSampler
-from srcore.onnx_ops import pad_to_multiple, pillow_bicubic
-from srcore.sampler import super_resolve
-from srcore.tensors import to_tensor
-from srcore.tiles import super_resolve_image
-from srcore.upscale import main as upscale_main
+from srcore.common.errors import UserError
+from srcore.common.images import read_picture
+from srcore.common.tensors import to_tensor
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig
+from srcore.data.degrade import hr_side, upsample
+from srcore.deploy.export import OneStepSampler, export_model, main
+from srcore.deploy.onnx_backend import INPUTS, OnnxSampler
+from srcore.deploy.onnx_check import LrOnlySampler, check_graph
+from srcore.deploy.onnx_ops import pad_to_multiple, pillow_bicubic
+from srcore.deploy.upscale import main as upscale_main
+from srcore.deploy.upscaler import Upscaler
+from srcore.diffusion.resshift import ResShift
+from srcore.diffusion.sampler import super_resolve
+from srcore.diffusion.tiles import super_resolve_image
+from srcore.net.checkpoint import load_model, save_checkpoint
+from srcore.net.encodings import pad_reflect
+from srcore.net.unet import at_level
 from tests.helpers.images import deep_rgb, smooth_image, tiny_model
 
 pytest.importorskip("onnxruntime")
@@ -40,12 +43,21 @@ def exported(tmp_path_factory):
     return pt, graph
 
 
+@pytest.fixture(scope="module")
+def lr_only(exported):
+    """The same model's graph of `lr` alone (srcore-export --lr-only, seed 0), beside the other."""
+    graph = exported[1].with_name("lr_only.onnx")
+    assert main([str(exported[0]), str(graph), "--lr-only"]) == 0
+    return graph
+
+
 def random_lr(n, h, w, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
 
 
 def run_graph(graph, lr, seeds, origin=(0, 0)):
-    """The graph on uint8 N x h x w x 3 -> uint8 N x H x W x 3 (rounded like srcore.tensors)."""
+    """The graph on uint8 N x h x w x 3 -> uint8 N x H x W x 3 (rounded like
+    srcore.common.tensors)."""
     sampler = OnnxSampler(graph)
     n, h, w = lr.shape[:3]
     height, width = (hr_side(k, sampler.scale) for k in (h, w))
@@ -88,7 +100,9 @@ def test_the_graph_matches_the_pytorch_path(exported, n, h, w):
     lr, seeds = random_lr(n, h, w, seed=n * h * w), [7, 11][:n]
     got = run_graph(graph, lr, seeds)
     for k in range(n):
-        want = super_resolve_image(model, diffusion, upsample(lr[k], 4), seeds[k], tile=0, scale=4)
+        want = super_resolve_image(
+            model, diffusion, upsample(lr[k], 4), SamplingSpec(seed=seeds[k], tile=0, scale=4)
+        )
         assert got[k].shape == want.shape == (4 * h, 4 * w, 3)
         assert np.abs(inner(got[k]) - inner(want)).max() <= 1
 
@@ -100,7 +114,7 @@ def test_a_piece_at_an_origin_gets_the_whole_images_noise_and_encodings(exported
     lr = random_lr(1, 16, 16)
     got = run_graph(graph, lr, [3], origin=(64, 128))[0]
     y0 = to_tensor(upsample(lr[0], 4))[None]
-    sr, _ = super_resolve(model, diffusion, y0, 3, torch.tensor([[64, 128]]), scale=4)
+    sr, _ = super_resolve(model, diffusion, y0, 3, torch.tensor([[64, 128]]), SamplingSpec(scale=4))
     want = np.round((sr[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
     assert np.abs(inner(got) - inner(want)).max() <= 1
     assert np.abs(got.astype(int) - run_graph(graph, lr, [3])[0]).mean() > 0.5  # origin matters
@@ -128,7 +142,9 @@ def test_a_tile_gets_the_whole_images_bicubic_base(exported):
     rows, cols = np.arange(top, bottom) - 4 * r0, np.arange(left, right) - 4 * c0
     got = np.round(sampler.run(crop, 4, top, left, rows, cols) * 255)
     y0 = to_tensor(upsample(lr, 4)[top:bottom, left:right])[None]
-    sr, _ = super_resolve(model, diffusion, y0, 4, torch.tensor([[top, left]]), scale=4)
+    sr, _ = super_resolve(
+        model, diffusion, y0, 4, torch.tensor([[top, left]]), SamplingSpec(scale=4)
+    )
     want = np.round((sr[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
     assert got.shape == want.shape == (64, 96, 3)
     assert np.abs(got - want).max() <= 1
@@ -185,12 +201,12 @@ def test_upscale_backend_onnx_refuses_what_the_graph_cannot_do(exported, tmp_pat
     )  # a valid graph without srcore's metadata
     onnx.save(onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 18)]), foreign)
     cases = [
-        (["--steps", "2"], graph, "--steps 2"),
-        (["--samples", "2"], graph, "--samples 2"),
-        (["--ensemble"], graph, "--ensemble"),
-        (["--device", "cuda"], graph, "--device cuda"),
+        (["--steps", "2"], graph, "steps 2: a graph runs one step"),
+        (["--samples", "2"], graph, "samples 2: a graph draws once"),
+        (["--ensemble"], graph, "ensemble: a graph runs one view"),
+        (["--device", "cuda"], graph, "device cuda: an ONNX graph runs on the CPU"),
         (["--scale", "3"], graph, "exported at x4"),
-        (["--tile", "100"], graph, "--tile 100"),
+        (["--tile", "100"], graph, "tile 100, overlap 32: the tile must be"),
         ([], tmp_path / "missing.onnx", "missing.onnx: ONNX file not found"),
         ([], pt, "a model file from training? drop --backend onnx"),
         ([], foreign, "not a graph from srcore-export"),
@@ -277,7 +293,9 @@ def test_a_multi_scale_model_exported_at_another_scale(tmp_path, scale):
         got, errors = inner(run_graph(graph, lr, [2])[0]), []
         for told in (0.5, 1.0) if knob else (None,):
             sampler = model if told is None else at_level(model, told)
-            want = super_resolve_image(sampler, diffusion, upsample(lr[0], scale), 2, scale=scale)
+            want = super_resolve_image(
+                sampler, diffusion, upsample(lr[0], scale), SamplingSpec(seed=2, scale=scale)
+            )
             assert got.shape == inner(want).shape
             errors.append(np.abs(got - inner(want)))
         assert errors[0].max() <= 1
@@ -288,7 +306,9 @@ def test_a_multi_scale_model_exported_at_another_scale(tmp_path, scale):
         assert meta["cleanup"] == "0.5"
     else:  # tiles on the grid of the network, LR crops on the grid of 3
         lr = random_lr(1, 50, 70, seed=1)[0]
-        want = super_resolve_image(model, diffusion, upsample(lr, 3), 2, tile=64, scale=3)
+        want = super_resolve_image(
+            model, diffusion, upsample(lr, 3), SamplingSpec(seed=2, tile=64, scale=3)
+        )
         got = OnnxSampler(graph).enlarge(lr.astype(np.float32) / 255, 2, tile=64)
         assert got.shape == want.shape == (150, 210, 3)
         assert np.abs(np.round(got) - want).max() <= 1
@@ -307,4 +327,74 @@ def test_a_graph_that_differs_from_its_module_is_caught(exported):
 
 def test_a_clean_up_level_is_refused_for_a_model_without_the_knob(exported, tmp_path):
     with pytest.raises(UserError, match="has no clean-up knob"):
-        export_model(exported[0], tmp_path / "x.onnx", cleanup=0.5)
+        export_model(exported[0], tmp_path / "x.onnx", SamplingSpec(cleanup=0.5))
+
+
+def test_an_lr_only_graph_takes_the_image_alone_and_gives_the_whole_images_output(
+    exported, lr_only
+):
+    """What chaiNNer does: a plain session fed {"lr": array}; its output is the five-input graph's
+    whole image at seed 0 (origin 0, every row and column), to the level."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(lr_only), providers=["CPUExecutionProvider"])
+    (image,) = session.get_inputs()
+    assert image.name == "lr" and [o.name for o in session.get_outputs()] == ["sr"]
+    assert [isinstance(d, str) for d in image.shape] == [True, False, True, True]  # N, h, w free
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["inputs"] == "lr" and meta["seed"] == "0" and meta["scale"] == "4"
+    lr = random_lr(2, 13, 19, seed=5)
+    out = session.run(None, {"lr": (lr.astype(np.float32) / 255).transpose(0, 3, 1, 2)})[0]
+    got = np.round(out * 255).clip(0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    want = run_graph(exported[1], lr, [0, 0])
+    assert got.shape == want.shape == (2, 52, 76, 3)
+    assert np.array_equal(got, want)
+    assert not np.array_equal(want, run_graph(exported[1], lr, [1, 1]))  # the seed matters
+
+
+def test_upscaler_runs_an_lr_only_graph_on_whole_images(exported, lr_only):
+    rgb = smooth_image(30, 45, seed=4)
+    want = Upscaler.load(exported[1]).upscale(rgb)
+    up = Upscaler.load(lr_only)
+    assert up.engine.lr_only and up.engine.fixed_seed == 0 and up.scale == 4
+    got = up.upscale(rgb)
+    assert got.shape == want.shape == (120, 180, 3) and np.array_equal(got, want)
+    # a tile is no error: the graph runs the whole image, which the tiles' blend would not give
+    assert np.array_equal(up.upscale(rgb, tile=64, overlap=16), want)
+    assert not np.array_equal(Upscaler.load(exported[1]).upscale(rgb, tile=64, overlap=16), want)
+
+
+def test_an_lr_only_graph_refuses_another_seed_in_one_line(exported, lr_only, tmp_path, capsys):
+    up = Upscaler.load(lr_only)
+    for call in (
+        lambda: up.upscale(smooth_image(8, 8), seed=3),
+        lambda: Upscaler.load(lr_only, seed=3),
+    ):
+        with pytest.raises(UserError, match="seed 3: lr_only.onnx is an lr-only graph") as e:
+            call()
+        assert "\n" not in str(e.value) and "--lr-only --seed 3" in str(e.value)
+    with pytest.raises(UserError, match="seed 3"):
+        OnnxSampler(lr_only).enlarge(np.zeros((8, 8, 3), np.float32), 3)
+    Image.fromarray(smooth_image(16, 16)).save(tmp_path / "a.png")
+    args = [str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", str(lr_only)]
+    assert upscale_main([*args, "--backend", "onnx", "--seed", "5"]) == 2
+    lines = error_lines(capsys)
+    assert len(lines) == 1 and "seed 5: lr_only.onnx is an lr-only graph" in lines[0], lines
+    assert not (tmp_path / "out").exists()
+    assert upscale_main([*args, "--backend", "onnx", "--tile", "100"]) == 0  # whole, not refused
+    assert main([str(exported[0]), str(tmp_path / "x.onnx"), "--seed", "2"]) == 2
+    lines = error_lines(capsys)
+    assert len(lines) == 1 and "only an --lr-only graph fixes its seed" in lines[0], lines
+
+
+def test_the_check_runs_an_lr_only_graph_against_its_module(exported, lr_only):
+    import onnx
+
+    proto = onnx.load(str(lr_only))
+    diffusion = ResShift.from_config(DiffusionConfig()).respace(1)
+    own = OneStepSampler(load_model(exported[0])[0], diffusion, 4)
+    check_graph(LrOnlySampler(own), proto)  # its own: fine
+    with pytest.raises(UserError, match="differs from PyTorch"):
+        check_graph(LrOnlySampler(own, seed=1), proto)  # another seed fixed
+    with pytest.raises(UserError, match="inputs are lr, not the module's"):
+        check_graph(own, proto)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcore.fetch import (
+from srcore.data.fetch import (
     FetchError,
     check_archive,
     copy_checked,

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from srcore import figures
+from srcore.report import figures
 
 
 def test_busiest_window_finds_the_detail():

@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcore.images import ImageReadError, read_image, read_picture, write_image, write_picture
-from srcore.tensors import to_tensor, to_uint8
+from srcore.common.images import (
+    ImageReadError,
+    read_image,
+    read_picture,
+    write_image,
+    write_picture,
+)
+from srcore.common.tensors import to_tensor, to_uint8
 from tests.helpers.images import deep_rgb, png_header_only
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from srcore import kernels
+from srcore.data import kernels
 
 
 def _moments(k: np.ndarray) -> tuple[float, float, float]:

@@ -1,4 +1,5 @@
-"""scripts/length_curve.py: the tables it reads, the gain per doubling, its refusals and outputs."""
+"""studies/real_length/length_curve.py: the tables it reads, the gain per doubling, its refusals
+and outputs."""
 
 import importlib.util
 import json
@@ -7,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from srcore.errors import UserError
+from srcore.common.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("length_curve", REPO / "scripts/length_curve.py")
+SCRIPT = REPO / "studies/real_length/length_curve.py"
+spec = importlib.util.spec_from_file_location("length_curve", SCRIPT)
 length_curve = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(length_curve)
 

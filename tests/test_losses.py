@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from srcore.config import LossConfig
-from srcore.losses import SRLoss, laplacian_l1, laplacian_pyramid, multiscale_dct_l1
+from srcore.config.schema import LossConfig
+from srcore.train.losses import SRLoss, laplacian_l1, laplacian_pyramid, multiscale_dct_l1
 
 
 def test_losses_are_zero_at_target_and_grow_with_error():

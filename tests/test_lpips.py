@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from srcore import lpips as lp
-from srcore.errors import UserError
-from srcore.evaluate import evaluate_images
+from srcore.common.errors import UserError
+from srcore.eval import lpips as lp
+from srcore.eval.scoring import evaluate_images
 from tests.helpers.images import smooth_image
 from tests.helpers.lpips_weights import write_weights
 
@@ -76,6 +76,6 @@ def test_evaluation_scores_lpips_beside_bicubic(tmp_path):
     write_weights(tmp_path)
     hr = smooth_image(64, 64)
     y0 = np.clip(hr.astype(int) + 20, 0, 255).astype(np.uint8)
-    summary, rows, _ = evaluate_images([("a.png", hr, y0)], 4, lpips=lp.load_lpips(tmp_path))
+    summary, rows, _ = evaluate_images([("a.png", hr, y0)], 4, None, lp.load_lpips(tmp_path))
     assert rows[0]["lpips"] == rows[0]["lpips_bicubic"] > 0  # bicubic alone: the same image
     assert summary["lpips"] == rows[0]["lpips"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from srcore.metrics import psnr, rgb_to_y, score
+from srcore.eval.metrics import psnr, rgb_to_y, score
 
 
 def test_y_channel_is_bt601_matlab():

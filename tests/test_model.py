@@ -5,9 +5,9 @@ import itertools
 import pytest
 import torch
 
-from srcore.config import EMBEDDED_SCALE_INPUTS, SCALE_INPUTS, ModelConfig
-from srcore.encodings import pad_reflect
-from srcore.model import DCTBranch, DualDomainUNet, DWTBranch, at_level
+from srcore.config.schema import EMBEDDED_SCALE_INPUTS, SCALE_INPUTS, ModelConfig
+from srcore.net.encodings import pad_reflect
+from srcore.net.unet import DCTBranch, DualDomainUNet, DWTBranch, at_level
 from tests.helpers.images import tiny_model
 
 

@@ -1,6 +1,6 @@
 import torch
 
-from srcore.noise import keyed_normal
+from srcore.diffusion.noise import keyed_normal
 
 
 def test_keyed_noise_is_standard_normal_and_crop_consistent():

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from srcore import npm
-from srcore.errors import UserError
+from srcore.common.errors import UserError
+from srcore.report import npm
 from tests.helpers.npm_registry import serving
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from srcore.params import ParamError, parse
+from srcore.config.params import ParamError, parse
 from tests.conftest import REPO
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from srcore.checkpoint import load_model
+from srcore.net.checkpoint import load_model
 from tests.conftest import REQUIRED_METRIC_KEYS, SHARED_DATASETS
 from tests.helpers.dvc_repo import (
     TINY,
@@ -96,13 +96,14 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     run(f"{sys.executable} -m compileall -q .", repo, env)
     py = sys.executable
     run(
-        f"{py} -m srcore.evaluate --model models/model.pt --hr-dir data/raw/valid --steps 1 "
+        f"{py} -m srcore.eval.cli --model models/model.pt --hr-dir data/raw/valid --steps 1 "
         f"--out {tmp_path}/e.json",
         repo,
         env,
     )
     run(
-        f"{sys.executable} -m srcore.upscale data/raw/valid -o {tmp_path}/up --steps 1 --tile 0",
+        f"{sys.executable} -m srcore.deploy.upscale data/raw/valid -o {tmp_path}/up --steps 1 "
+        "--tile 0",
         repo,
         env,
     )
@@ -116,8 +117,20 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     out = run("dvc exp run -n scales -S 'evaluate.scales=[2.5,4]'", repo, env)
     assert "Running stage 'train'" not in out, out
     m = json.loads((repo / "metrics" / "metrics.json").read_text())
-    assert "x2" not in m and m["x2.5"]["psnr_y"] > 0 and m["real"]["x2.5"]["n_images"] == 2
+    assert "x2" not in m and m["real"]["x2.5"]["n_images"] == 2
     assert m["x4"]["psnr_y"] == m["psnr_y"]  # the same LR, noise and score
+    assert m["x2.5"]["psnr_y_bicubic"] > m["psnr_y_bicubic"] + 0.5  # an easier task than x4
+    # the stage tells the network 2.5, as srcore-evaluate does at --scale 2.5: the same scores
+    run(
+        f"{py} -m srcore.eval.cli --model models/model.pt --hr-dir data/raw/valid --steps 2 "
+        f"--scale 2.5 --out {tmp_path}/x25.json",
+        repo,
+        env,
+    )
+    at_25 = json.loads((tmp_path / "x25.json").read_text())
+    assert at_25["n_images"] == 2 and m["x2.5"]["psnr_y"] == pytest.approx(
+        at_25["psnr_y"], abs=1e-9
+    )
 
     # each experiment trains all its steps from scratch and reports its own model
     out = run("dvc exp run -n no-freq -S loss.freq_weight=0", repo, env)

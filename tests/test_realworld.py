@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from srcore import kernels, realworld
-from srcore.cache import INDEX_COLUMNS, save_array
-from srcore.config import RealConfig
-from srcore.data import PatchBatches, TrainSteps
-from srcore.degrade import degrade
-from srcore.metrics import psnr
-from srcore.realworld import RealPatches, generator
+from srcore.config.schema import RealConfig
+from srcore.data import kernels, realworld
+from srcore.data.batches import PatchBatches, TrainSteps
+from srcore.data.cache import INDEX_COLUMNS, save_array
+from srcore.data.degrade import degrade
+from srcore.data.realworld import RealPatches, generator
+from srcore.eval.metrics import psnr
 from tests.helpers.images import smooth_image
 
 FLAT = torch.full((3, 96, 96), 0.5)

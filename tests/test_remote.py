@@ -60,6 +60,6 @@ def test_push_then_pull_into_a_fresh_clone_reproduces_without_training(tmp_path)
 
 
 def load_kappa(repo) -> float:
-    from srcore.checkpoint import load_model
+    from srcore.net.checkpoint import load_model
 
     return load_model(repo / "models" / "model.pt")[1].kappa

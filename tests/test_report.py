@@ -13,9 +13,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from srcore import report
-from srcore.errors import UserError
-from srcore.npm import store_library
+from srcore.common.errors import UserError
+from srcore.report import page as report
+from srcore.report.npm import store_library
 from tests.conftest import REPO
 from tests.helpers.browser import assert_renders, chromium, keep_screenshot
 from tests.helpers.npm_registry import serving
@@ -241,7 +241,9 @@ def test_project_report_renders_offline_in_chromium(project_page, tmp_path):
 def test_screenshot_script_writes_the_docs_figure(project_page, tmp_path, capsys):
     chromium()
     _, page = built(project_page)
-    spec = importlib.util.spec_from_file_location("shot", REPO / "scripts/report_screenshot.py")
+    spec = importlib.util.spec_from_file_location(
+        "shot", REPO / "tests/helpers/report_screenshot.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     out = tmp_path / "figure.png"
@@ -258,8 +260,8 @@ def test_screenshot_script_writes_the_docs_figure(project_page, tmp_path, capsys
 def test_screenshot_is_kept_where_ci_asks(tmp_path, monkeypatch):
     shot = tmp_path / "shot.png"
     shot.write_bytes(b"png")
-    monkeypatch.delenv("SRCORE_ARTIFACTS", raising=False)
+    monkeypatch.delenv("srcore.ARTIFACTS", raising=False)
     assert keep_screenshot(shot) is None
-    monkeypatch.setenv("SRCORE_ARTIFACTS", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("srcore.ARTIFACTS", str(tmp_path / "artifacts"))
     assert keep_screenshot(shot) == tmp_path / "artifacts" / "report.png"
     assert (tmp_path / "artifacts" / "report.png").read_bytes() == b"png"

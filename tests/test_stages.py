@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from srcore.config import DataConfig, ModelConfig, Params, TrainConfig
+from srcore.config.schema import DataConfig, ModelConfig, Params, TrainConfig
 from tests.conftest import load_stage
 
 

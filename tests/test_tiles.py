@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 
-from srcore.config import DiffusionConfig
-from srcore.diffusion import ResShift
-from srcore.sampler import VIEWS, super_resolve_mean, unview, view
-from srcore.tensors import to_tensor, to_uint8
-from srcore.tiles import ramp, super_resolve_image, tile_starts
+from srcore.common.tensors import to_tensor, to_uint8
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig
+from srcore.diffusion.resshift import ResShift
+from srcore.diffusion.sampler import VIEWS, super_resolve_mean, unview, view
+from srcore.diffusion.tiles import ramp, super_resolve_image, tile_starts
 from tests.helpers.images import smooth_image, tiny_model
 
 TILED_CASES = [  # (model settings, tile, sampling options)
@@ -24,13 +25,19 @@ TILED_CASES = [  # (model settings, tile, sampling options)
 def test_tiles_give_the_whole_image_within_one_grey_level(cfg, tile, opts):
     model, diffusion = tiny_model(**cfg), ResShift.from_config(DiffusionConfig()).respace(4)
     y0 = smooth_image(500, 700)
-    whole = super_resolve_image(model, diffusion, y0, seed=5, **opts).astype(np.float64)
-    tiled = super_resolve_image(model, diffusion, y0, seed=5, tile=tile, overlap=32, **opts)
+    whole = super_resolve_image(model, diffusion, y0, SamplingSpec(seed=5, **opts)).astype(
+        np.float64
+    )
+    tiled = super_resolve_image(
+        model, diffusion, y0, SamplingSpec(seed=5, tile=tile, overlap=32, **opts)
+    )
     diff = np.abs(whole - tiled)
     assert len(tile_starts(700, tile, 32, model.cfg.size_multiple)) > 2
     # a tile that lost its origin (encodings, noise) is off by ~1 grey level on average
     assert diff.max() <= 1 and diff.mean() < 0.05, (diff.max(), diff.mean())
-    other = super_resolve_image(model, diffusion, y0, seed=6, tile=tile, overlap=32, **opts)
+    other = super_resolve_image(
+        model, diffusion, y0, SamplingSpec(seed=6, tile=tile, overlap=32, **opts)
+    )
     assert np.abs(other.astype(float) - tiled).mean() > 0.05  # the seed matters
 
 
@@ -56,18 +63,20 @@ def test_the_averaged_image_path_is_the_tensor_average():
     for k, flip in VIEWS:  # the numpy branch of the views (the image path) inverts exactly
         assert np.array_equal(unview(view(y0, k, flip), k, flip), y0)
     opts = {"sampler": "ddim", "samples": 2, "ensemble": True}
-    image = super_resolve_image(model, diffusion, y0, seed=4, **opts).astype(float)
-    mean = super_resolve_mean(model, diffusion, to_tensor(y0)[None], 4, **opts)
+    image = super_resolve_image(model, diffusion, y0, SamplingSpec(seed=4, **opts)).astype(float)
+    mean = super_resolve_mean(model, diffusion, to_tensor(y0)[None], 4, None, SamplingSpec(**opts))
     assert np.abs(image - to_uint8(mean[0])).max() <= 1  # the same views and draws
-    plain = super_resolve_image(model, diffusion, y0, seed=4).astype(float)
+    plain = super_resolve_image(model, diffusion, y0, SamplingSpec(seed=4)).astype(float)
     assert np.abs(image - plain).mean() > 0.05
 
 
 def test_float_input_gives_the_unrounded_result_of_the_uint8_path():
     model, diffusion = tiny_model(stem=2), ResShift.from_config(DiffusionConfig()).respace(2)
     y0 = smooth_image(90, 130)
-    exact = super_resolve_image(model, diffusion, y0, seed=1, tile=64, overlap=16)
-    unrounded = super_resolve_image(model, diffusion, y0.astype(np.float32), 1, 64, 16)
+    exact = super_resolve_image(model, diffusion, y0, SamplingSpec(seed=1, tile=64, overlap=16))
+    unrounded = super_resolve_image(
+        model, diffusion, y0.astype(np.float32), SamplingSpec(seed=1, tile=64, overlap=16)
+    )
     assert unrounded.dtype == np.float32 and np.array_equal(np.round(unrounded), exact)
 
 
@@ -75,9 +84,15 @@ def test_tiles_of_a_multi_scale_model_give_the_whole_image_at_a_non_integer_scal
     model = tiny_model(stem=4, dct_block=4, scales=(1.0, 4.0))
     diffusion = ResShift.from_config(DiffusionConfig()).respace(2)
     y0 = smooth_image(300, 500)  # the bicubic base of a 120 x 200 LR at x2.5
-    whole = super_resolve_image(model, diffusion, y0, seed=5, scale=2.5).astype(np.float64)
-    tiled = super_resolve_image(model, diffusion, y0, seed=5, tile=128, overlap=32, scale=2.5)
+    whole = super_resolve_image(model, diffusion, y0, SamplingSpec(seed=5, scale=2.5)).astype(
+        np.float64
+    )
+    tiled = super_resolve_image(
+        model, diffusion, y0, SamplingSpec(seed=5, tile=128, overlap=32, scale=2.5)
+    )
     diff = np.abs(whole - tiled)
     assert diff.max() <= 1 and diff.mean() < 0.05, (diff.max(), diff.mean())
-    other = super_resolve_image(model, diffusion, y0, seed=5, tile=128, overlap=32, scale=3.5)
+    other = super_resolve_image(
+        model, diffusion, y0, SamplingSpec(seed=5, tile=128, overlap=32, scale=3.5)
+    )
     assert np.abs(other.astype(float) - tiled).mean() > 0.05  # the scale reaches every tile

@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-import srcore.train as train_mod
-from srcore.cache import save_array
-from srcore.config import (
+import srcore.train.loop as train_mod
+from srcore.config.schema import (
     DiffusionConfig,
     LossConfig,
     ModelConfig,
@@ -24,10 +23,11 @@ from srcore.config import (
     TrainConfig,
     weight_settings,
 )
-from srcore.data import PatchBatches
-from srcore.realworld import RealPatches
-from srcore.resume import run_identity
-from srcore.train import NonFiniteLoss, train
+from srcore.data.batches import PatchBatches
+from srcore.data.cache import save_array
+from srcore.data.realworld import RealPatches
+from srcore.train.loop import NonFiniteLoss, train
+from srcore.train.resume import run_identity
 from tests.conftest import REPO
 
 MODEL = ModelConfig(
@@ -49,7 +49,7 @@ def tiny_data(tmp_path):
 
 
 def fit(cfg: TrainConfig, data: PatchBatches, checkpoint, *args, **kwargs):
-    """srcore.train.train with this file's network, the default diffusion and loss, x4."""
+    """srcore.train.loop.train with this file's network, the default diffusion and loss, x4."""
     return train(
         cfg, MODEL, DiffusionConfig(), LossConfig(), 4, data, None, checkpoint, *args, **kwargs
     )
@@ -295,7 +295,10 @@ def test_the_code_fingerprint_is_stable_across_processes_and_copies(tmp_path):
     shutil.copytree(
         REPO / "stages", tmp_path / "stages", ignore=shutil.ignore_patterns("__pycache__")
     )
-    code = "import srcore.train, srcore.resume as r; print(r.code_fingerprint(['stages/train.py']))"
+    code = (
+        "import srcore.train.loop, srcore.train.resume as r; "
+        "print(r.code_fingerprint(['stages/train.py']))"
+    )
     prints = []
     for root, hashseed in ((REPO, "1"), (REPO, "2"), (tmp_path, "3")):
         env = {**os.environ, "PYTHONHASHSEED": hashseed, "PYTHONPATH": str(root)}
@@ -305,8 +308,8 @@ def test_the_code_fingerprint_is_stable_across_processes_and_copies(tmp_path):
             ).stdout
         )
     assert prints[0] and len(set(prints)) == 1, prints
-    (tmp_path / "srcore" / "noise.py").write_text(
-        (tmp_path / "srcore" / "noise.py").read_text() + "\n# changed\n"
+    (tmp_path / "srcore" / "diffusion" / "noise.py").write_text(
+        (tmp_path / "srcore" / "diffusion" / "noise.py").read_text() + "\n# changed\n"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     changed = subprocess.run(

@@ -4,13 +4,13 @@ import pytest
 import torch
 from PIL import Image
 
-from srcore.checkpoint import save_checkpoint
-from srcore.config import DiffusionConfig, ModelConfig
-from srcore.degrade import bicubic_resize
-from srcore.images import read_picture
-from srcore.model import DualDomainUNet
-from srcore.sampling import CLEANUP
-from srcore.upscale import main
+from srcore.common.images import read_picture
+from srcore.config.schema import DiffusionConfig, ModelConfig
+from srcore.data.degrade import bicubic_resize
+from srcore.deploy.upscale import main
+from srcore.diffusion.loader import CLEANUP
+from srcore.net.checkpoint import save_checkpoint
+from srcore.net.unet import DualDomainUNet
 from tests.helpers.images import deep_rgb, png_header_only
 from tests.helpers.images import tiny_model as film_model
 
@@ -115,7 +115,7 @@ def test_upscale_sampling_options(tmp_path, model_file, capsys):
         main([str(img), "-o", str(tmp_path / "x"), "--model", str(model_file), "--samples", "0"])
         == 2
     )
-    assert "--samples 0" in capsys.readouterr().err
+    assert "error: samples 0: allowed 1 or more" in capsys.readouterr().err
 
 
 def test_upscale_refuses_a_hostile_model_file(tmp_path, capsys):
@@ -134,8 +134,8 @@ def test_upscale_refuses_a_hostile_model_file(tmp_path, capsys):
 
 
 def peak_rss_of_upscale(tmp_path, model_file, height: int, width: int) -> tuple[int, float]:
-    """(exit code, peak RSS in bytes) of `python -m srcore.upscale` on a random height x width
-    image at the default settings (tiles of 1024, 1 step)."""
+    """(exit code, peak RSS in bytes) of `python -m srcore.deploy.upscale` on a random height x
+    width image at the default settings (tiles of 1024, 1 step)."""
     import json
     import subprocess
     import sys
@@ -143,7 +143,7 @@ def peak_rss_of_upscale(tmp_path, model_file, height: int, width: int) -> tuple[
     rng = np.random.default_rng(0)
     src = tmp_path / f"big{height}.png"
     Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(src)
-    cmd = [sys.executable, "-m", "srcore.upscale", str(src), "-o", str(tmp_path / "out")]
+    cmd = [sys.executable, "-m", "srcore.deploy.upscale", str(src), "-o", str(tmp_path / "out")]
     cmd += ["--model", str(model_file)]
     # a fresh wrapper whose only child is the upscaler, so ru_maxrss is that process's peak
     probe = (
@@ -209,7 +209,7 @@ def test_a_multi_scale_model_upscales_by_any_scale_in_its_range(tmp_path, capsys
     assert "upscaled x2.5" in capsys.readouterr().out
     assert main([str(img), "-o", str(tmp_path / "no"), "--model", str(path), "--scale", "5"]) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1] == f"error: --scale 5: {path} takes 1 to 4"
+    assert err.strip().splitlines()[-1] == f"error: scale 5: {path} takes 1 to 4"
     assert "Traceback" not in err
     assert not (tmp_path / "no").exists()
 
@@ -231,7 +231,7 @@ def test_the_clean_up_level_is_set_on_the_command_line(tmp_path, model_file, cap
     args = [str(img), "-o", str(tmp_path / "no"), "--cleanup", "0.5"]
     assert main([*args, "--model", str(model_file)]) == 2
     err = capsys.readouterr().err
-    line = f"error: --cleanup 0.5: {model_file} has no clean-up knob (model.cleanup false)"
+    line = f"error: cleanup 0.5: {model_file} has no clean-up knob (model.cleanup false)"
     assert err.strip().splitlines()[-1] == line and "Traceback" not in err
     assert main([*args, "--backend", "onnx"]) == 2
     assert "srcore-export --cleanup" in capsys.readouterr().err

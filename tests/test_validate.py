@@ -2,11 +2,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from srcore.cache import save_array
-from srcore.config import DiffusionConfig
-from srcore.data import PatchBatches
-from srcore.diffusion import ResShift
-from srcore.validate import validate
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig
+from srcore.data.batches import PatchBatches
+from srcore.data.cache import save_array
+from srcore.diffusion.loader import Sampler
+from srcore.diffusion.resshift import ResShift
+from srcore.eval.validate import validate
 from tests.helpers.images import smooth_image, tiny_model
 
 
@@ -26,13 +28,17 @@ def test_validation_ignores_the_global_rng_and_the_batch_size(tmp_path):
     scores = []
     for rng_seed, batch in ((0, 8), (123, 4), (7, 1)):
         torch.manual_seed(rng_seed)  # what training did before is irrelevant
-        scores.append(validate(model, diffusion, patches, seed=3, batch=batch))
+        scores.append(
+            validate(patches, Sampler(model, diffusion, SamplingSpec(seed=3)), batch=batch)
+        )
     assert scores[0] == scores[1] == scores[2]
-    assert validate(model, diffusion, patches, seed=4) != scores[0]  # the seed is what counts
+    assert (
+        validate(patches, Sampler(model, diffusion, SamplingSpec(seed=4))) != scores[0]
+    )  # the seed is what counts
 
 
 def test_bicubic_alone_is_the_psnr_of_y0(tmp_path):
     patches = _patches(tmp_path)
     # y0 = HR + 9 everywhere (no clipping in this image): Y moves by 9 * 219 / 255
     expected = 10 * np.log10(255**2 / (9 * (65.481 + 128.553 + 24.966) / 255) ** 2)
-    assert abs(validate(None, None, patches) - expected) < 0.05
+    assert abs(validate(patches) - expected) < 0.05

@@ -1,5 +1,5 @@
 """The report test's browser: the system's Chromium (or a skip saying why none can run) opening a
-page with the network off (srcore.browser), and where its screenshot is kept."""
+page with the network off (tests/helpers/chromium.py), and where its screenshot is kept."""
 
 import os
 import shutil
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from srcore.browser import find_chromium, open_offline, render_problems
+from tests.helpers.chromium import find_chromium, open_offline, render_problems
 
-ARTIFACTS = "SRCORE_ARTIFACTS"  # a folder CI keeps: the report test copies its screenshot there
+ARTIFACTS = "srcore.ARTIFACTS"  # a folder CI keeps: the report test copies its screenshot there
 
 
 def chromium() -> str:
@@ -22,7 +22,7 @@ def chromium() -> str:
 
 
 def keep_screenshot(shot: Path) -> Path | None:
-    """Copy shot to $SRCORE_ARTIFACTS/report.png when that variable is set; returns the copy."""
+    """Copy shot to $srcore.ARTIFACTS/report.png when that variable is set; returns the copy."""
     folder = os.environ.get(ARTIFACTS)
     if not folder:
         return None

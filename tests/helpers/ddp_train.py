@@ -16,12 +16,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import srcore.train as train_mod  # noqa: E402
-from srcore.cache import INDEX_COLUMNS, save_array  # noqa: E402
-from srcore.config import DiffusionConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
-from srcore.data import PatchBatches  # noqa: E402
-from srcore.ranks import distributed  # noqa: E402
-from srcore.train import train  # noqa: E402
+import srcore.train.loop as train_mod  # noqa: E402
+from srcore.config.schema import DiffusionConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
+from srcore.data.batches import PatchBatches  # noqa: E402
+from srcore.data.cache import INDEX_COLUMNS, save_array  # noqa: E402
+from srcore.train.loop import train  # noqa: E402
+from srcore.train.ranks import distributed  # noqa: E402
 
 
 def tiny_cache(root: Path) -> PatchBatches:

@@ -76,7 +76,7 @@ def make_repo(dst: Path) -> dict:
 
 def weights(repo: Path) -> dict:
     """The state dict of the repository's models/model.pt."""
-    from srcore.checkpoint import load_model
+    from srcore.net.checkpoint import load_model
 
     return load_model(repo / "models" / "model.pt")[0].state_dict()
 

@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from srcore.config import ModelConfig
-from srcore.model import DualDomainUNet
+from srcore.config.schema import ModelConfig
+from srcore.net.unet import DualDomainUNet
 
 
 def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -1,8 +1,8 @@
-"""LPIPS weight files the tests make, in the upstream layouts (srcore.lpips)."""
+"""LPIPS weight files the tests make, in the upstream layouts (srcore.eval.lpips)."""
 
 import torch
 
-from srcore import lpips as lp
+from srcore.eval import lpips as lp
 
 
 def write_weights(folder, seed: int = 0) -> None:

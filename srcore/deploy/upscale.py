@@ -1,0 +1,154 @@
+"""Upscale your own images with a trained model.
+
+    srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
+                   [--sampler ancestral|ddim] [--samples N] [--ensemble] [--cleanup L]
+                   [--tile 1024] [--overlap 32] [--device auto|cpu|cuda] [--backend torch|onnx]
+    (or python -m srcore.deploy.upscale ...)
+
+INPUT is image files or folders (their images, not recursive; other files in a folder are counted
+and skipped). Each image is enlarged by the model's scale, or by --scale for a model trained over a
+range of scales (model.scales; an h x w image becomes round(h s) x round(w s)): bicubic base y0,
+then the diffusion chain, in overlapping tiles blended smoothly. Greyscale stays greyscale, an alpha
+channel is enlarged bicubically and put back, EXIF rotation is applied, 8-bit files keep their
+format and 16-bit PNG/TIFF files come back as 16-bit PNG. A file that cannot be read, upscaled or
+written is reported in one line naming it and the others go on; the exit code is 1 if some failed, 2
+if all did (or there were no images, or the model file is missing or bad).
+
+--backend onnx runs a graph written by srcore-export (--model, default models/model.onnx) with ONNX
+Runtime on the CPU: one step, one draw, no ensemble, at the scale it was exported for, in tiles
+for integer scales (whole images otherwise). Its bicubic base is the 8-bit one, also for 16-bit
+files (written as 16-bit PNG all the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from srcore.common.cli import USER_ERRORS, HelpFormatter, call, one_line
+from srcore.common.errors import UserError
+from srcore.common.images import IMAGE_SUFFIXES, read_picture, write_picture
+from srcore.config.sampling import SamplingSpec, add_sampling_options, scale_value, seed_value
+from srcore.deploy.upscaler import BACKENDS, TILE, Upscaler
+
+PER_FILE_ERRORS = (*USER_ERRORS, OSError, MemoryError, torch.cuda.OutOfMemoryError)
+
+
+def collect_inputs(inputs: list[str]) -> tuple[list[Path], int]:
+    """(the image files named and those directly inside the folders named, in order; the number
+    of other files found in those folders, which are skipped)."""
+    files: list[Path] = []
+    others = 0
+    for s in inputs:
+        p = Path(s)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file())
+            files += [q for q in found if q.suffix.lower() in IMAGE_SUFFIXES]
+            others += sum(q.suffix.lower() not in IMAGE_SUFFIXES for q in found)
+        else:
+            files.append(p)  # a missing or bad file is reported when it is read
+    return files, others
+
+
+def output_path(src: Path, outdir: Path, taken: set[Path], deep: bool = False) -> Path:
+    """outdir / the input's name (.png for 16-bit results), unique among this run's outputs."""
+    name = Path(src.name).with_suffix(".png") if deep else Path(src.name)
+    dst = outdir / name
+    k = 1
+    while dst in taken:  # two inputs with one name (from different folders)
+        dst, k = outdir / f"{name.stem}_{k}{name.suffix}", k + 1
+    taken.add(dst)
+    return dst
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of srcore-upscale."""
+    ap = argparse.ArgumentParser(
+        prog="srcore-upscale", description=__doc__, formatter_class=HelpFormatter
+    )
+    ap.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    ap.add_argument(
+        "-o", "--outdir", type=Path, required=True, help="the folder to write the images to"
+    )
+    ap.add_argument(
+        "--model",
+        type=Path,
+        help="a model file from training (default: models/model.pt), or with --backend onnx a "
+        "graph from srcore-export (default: models/model.onnx)",
+    )
+    ap.add_argument(
+        "--scale",
+        type=scale_value,
+        help="the enlargement, e.g. 2.5, for a model trained over a range (default: the model's)",
+    )
+    ap.add_argument("--seed", type=seed_value, default=0, help="the seed of the sampling noise")
+    add_sampling_options(ap, tile=TILE)
+    ap.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="torch: a model file with PyTorch; onnx: an exported graph with ONNX Runtime (CPU) "
+        "(default: onnx for a .onnx file)",
+    )
+    return ap
+
+
+def load_upscaler(args: argparse.Namespace) -> Upscaler:
+    """The Upscaler the options name, its defaults the options' SamplingSpec."""
+    default = "models/model.onnx" if args.backend == "onnx" else "models/model.pt"
+    path = args.model or Path(default)
+    options = asdict(SamplingSpec.from_args(args))
+    return Upscaler.load(path, args.device, args.backend, **options)
+
+
+def upscale(args: argparse.Namespace) -> int:
+    """Enlarge every input; 1 if some failed, 2 if none could be done. A user's mistake raises."""
+    files, others = collect_inputs(args.inputs)
+    if others:
+        print(f"skipped {others} file(s) that are not images ({', '.join(IMAGE_SUFFIXES)})")
+    if not files:
+        looked = ", ".join(IMAGE_SUFFIXES)
+        raise UserError(f"no image files in {', '.join(args.inputs)} (looked for {looked})")
+    upscaler = load_upscaler(args)
+    written, failed, taken, t0 = [], [], set(), time.time()
+    for src in tqdm(files, desc="images", unit="img"):
+        try:
+            out = upscaler.upscale_picture(read_picture(src), progress=True)
+            dst = output_path(src, args.outdir, taken, out.deep)
+            jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
+            write_picture(dst, out, **({"quality": 95} if jpeg else {}))
+        except PER_FILE_ERRORS as e:
+            message = one_line(e) if str(src) in str(e) else f"{src}: {one_line(e)}"
+            tqdm.write(f"error: {message}", file=sys.stderr)
+            failed.append(src)
+            continue
+        written.append(dst)
+    if not written:
+        return 2  # every input was reported above, one line each
+    seconds = time.time() - t0
+    names = ", ".join(str(p) for p in written)
+    print(
+        f"{len(written)} image(s) upscaled x{upscaler.scale:g} in {seconds:.1f}s, "
+        f"{len(failed)} failed: {names}"
+    )
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse argv (default: sys.argv) and upscale; returns the exit code (2 for a user's
+    mistake)."""
+    return call(upscale, parser().parse_args(argv))
+
+
+def cli() -> None:
+    """The srcore-upscale console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()
