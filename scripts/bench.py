@@ -26,19 +26,17 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from srcore.common.atomic import write_text
+from srcore.config.schema import DiffusionConfig, ModelConfig
+from srcore.diffusion.resshift import ResShift
+from srcore.diffusion.sampler import super_resolve
+from srcore.net.cudagraph import SamplingNetwork
+from srcore.net.device import pick_device
+from srcore.net.unet import DualDomainUNet
+from srcore.train.loop import train_step
+from srcore.train.losses import SRLoss
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from srcore.atomic import write_text  # noqa: E402
-from srcore.config import DiffusionConfig, ModelConfig  # noqa: E402
-from srcore.cudagraph import SamplingNetwork  # noqa: E402
-from srcore.device import pick_device  # noqa: E402
-from srcore.diffusion import ResShift  # noqa: E402
-from srcore.losses import SRLoss  # noqa: E402
-from srcore.model import DualDomainUNet  # noqa: E402
-from srcore.sampler import super_resolve  # noqa: E402
-from srcore.train import train_step  # noqa: E402
-
 NOTEBOOK = REPO.parent / "shared" / "reference" / "seed_ref.py"
 
 

@@ -1,6 +1,7 @@
 """What making LR on the fly costs in training speed, measured in one run (JSON).
 
-    python scripts/bench_degradation.py [--steps 150] [--rounds 2] [--out FILE.json]
+    python scripts/bench_degradation.py [--steps 150] [--rounds 2]
+        [--out docs/bench/bench_degradation.json]
 
 Trains the default configuration (params.yaml) on data/prepared for --steps steps with the cached
 bicubic y0, with train.degradation real (and with model.cleanup: each patch at a drawn level), and
@@ -15,7 +16,6 @@ import dataclasses
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from datetime import date
@@ -23,13 +23,11 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from srcore.cache import read_index  # noqa: E402
-from srcore.data import PatchBatches  # noqa: E402
-from srcore.params import load_params  # noqa: E402
-from srcore.realworld import RealPatches  # noqa: E402
-from srcore.train import train  # noqa: E402
+from srcore.config.params import load_params
+from srcore.data.batches import PatchBatches
+from srcore.data.cache import read_index
+from srcore.data.realworld import RealPatches
+from srcore.train.loop import train
 
 PREPARED = Path("data/prepared")
 

@@ -1,7 +1,7 @@
 """CPU speed of srcore-upscale's two backends, measured in one run: PyTorch against ONNX Runtime.
 
     python scripts/bench_onnx.py [--model models/model.pt] [--size 480x320] [--runs 3]
-                                 [--threads 2] [--opset 18] [--out metrics/bench_onnx.json]
+                                 [--threads 2] [--opset 18] [--out docs/bench/bench_onnx.json]
 
 One LR image of --size (random pixels, seed 0) is enlarged by the model's scale (480x320 ->
 1920x1280 at x4) exactly as srcore-upscale does it: (a) PyTorch, whole image (--tile 0) and in
@@ -21,28 +21,27 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from srcore.common.atomic import write_json
+from srcore.common.images import Picture
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig, ModelConfig
+from srcore.deploy.export import OPSET, export_model
+from srcore.deploy.onnx_backend import OnnxSampler
+from srcore.deploy.upscaler import Upscaler
+from srcore.diffusion.loader import TrainedModel
+from srcore.net.checkpoint import save_checkpoint
+from srcore.net.unet import DualDomainUNet
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from srcore.atomic import write_json  # noqa: E402
-from srcore.checkpoint import save_checkpoint  # noqa: E402
-from srcore.config import DiffusionConfig, ModelConfig  # noqa: E402
-from srcore.export import OPSET, export_model  # noqa: E402
-from srcore.images import Picture  # noqa: E402
-from srcore.model import DualDomainUNet  # noqa: E402
-from srcore.onnx_backend import OnnxSampler  # noqa: E402
-from srcore.sampling import load_sampler  # noqa: E402
-from srcore.upscale import upscale_picture, upscale_picture_onnx  # noqa: E402
-
 BORDER = 4  # output pixels along the edges left out of the second difference
 
 
@@ -74,17 +73,18 @@ def timed(runs: dict, n: int) -> dict:
 
 def runs_of(path: Path, graph: Path, scale: float, size: str, threads: int) -> dict:
     """{name: the call that enlarges the LR image}: both backends, whole and in tiles of 1024."""
-    model, diffusion, scale = load_sampler(path, torch.device("cpu"), 1, 1024, 32, 1, scale)
-    sampler = OnnxSampler(graph, threads=threads)
+    pytorch = Upscaler(TrainedModel.load(path), SamplingSpec(steps=1, scale=scale))
+    graph_upscaler = Upscaler(OnnxSampler(graph, threads=threads), SamplingSpec())
     width, height = (int(v) for v in size.split("x"))
     rgb = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     picture = Picture(rgb, None, False)
 
     def torch_run(tile: int):
-        return lambda: upscale_picture(picture, model, diffusion, scale, 0, tile, 32).rgb
+        return lambda: pytorch.upscale_picture(picture, replace(pytorch.defaults, tile=tile)).rgb
 
     def onnx_run(tile: int):
-        return lambda: upscale_picture_onnx(picture, sampler, 0, tile, 32).rgb
+        spec = SamplingSpec(tile=tile)
+        return lambda: graph_upscaler.upscale_picture(picture, spec).rgb
 
     return {
         f"{b}_tile{t}": (torch_run if b == "torch" else onnx_run)(t)
@@ -140,7 +140,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--opset", type=int, default=OPSET, help="the ONNX opset of the export")
-    ap.add_argument("--out", type=Path, default=REPO / "metrics" / "bench_onnx.json")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "bench" / "bench_onnx.json")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         result = bench(args, Path(tmp))

@@ -28,20 +28,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench  # scripts/bench.py: this script's folder is on sys.path when it runs
 import torch
 
+from srcore.config.sampling import SamplingSpec
+from srcore.config.schema import DiffusionConfig, LossConfig, ModelConfig, TrainConfig
+from srcore.data.batches import PatchBatches
+from srcore.diffusion.loader import Sampler
+from srcore.diffusion.resshift import ResShift
+from srcore.eval.scoring import evaluate_images, folder_items
+from srcore.net.cudagraph import SamplingNetwork
+from srcore.train.loop import train
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
-
-import bench  # noqa: E402
-
-from srcore.config import DiffusionConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
-from srcore.cudagraph import SamplingNetwork  # noqa: E402
-from srcore.data import PatchBatches  # noqa: E402
-from srcore.diffusion import ResShift  # noqa: E402
-from srcore.evaluate import evaluate_images, folder_items  # noqa: E402
-from srcore.train import train  # noqa: E402
 
 
 def cuda_tests() -> dict:
@@ -151,12 +150,14 @@ def train_and_evaluate(
         for k in sample_steps:
             t0 = time.time()
             try:
-                s, _, _ = evaluate_images(items, 4, model, full.respace(k), seed=0)
+                sampler = Sampler(model, full.respace(k), SamplingSpec(scale=4))
+                s, _, _ = evaluate_images(items, 4, sampler)
             except (
                 Exception
             ) as e:  # CUDA graphs failing must not lose the scores: eager instead, error kept
                 out["graph_error"], model = f"{type(e).__name__}: {e}"[:500], eager
-                s, _, _ = evaluate_images(items, 4, model, full.respace(k), seed=0)
+                sampler = Sampler(model, full.respace(k), SamplingSpec(scale=4))
+                s, _, _ = evaluate_images(items, 4, sampler)
             out[f"{name}_{k}steps"] = {
                 key: round(s[key], 4)
                 for key in ("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic")
