@@ -28,7 +28,7 @@ def test_same_seed_same_sample_different_seed_different():
 
 # --- sampler options: an oracle network (the true x0) must get x0 back through every option ---
 
-from srcore.diffusion.sampler import VIEWS, super_resolve_mean, unview, view  # noqa: E402
+from srcore.diffusion.sampler import VIEWS, unview, view  # noqa: E402
 
 OPTIONS = [
     {"sampler": "ancestral"},
@@ -72,7 +72,7 @@ def _pair():
 def test_every_sampler_option_returns_x0_with_an_oracle_network(opts, steps):
     x0, y0 = _pair()
     d = ResShift.from_config(DiffusionConfig()).respace(steps)
-    out = super_resolve_mean(Oracle(x0, y0), d, y0, 7, None, SamplingSpec(**opts))
+    out = super_resolve(Oracle(x0, y0), d, y0, 7, None, SamplingSpec(**opts))[0]
     assert out.shape == x0.shape and torch.allclose(out, x0, atol=1e-5)
 
 
@@ -80,9 +80,9 @@ def test_every_sampler_option_returns_x0_with_an_oracle_network(opts, steps):
 def test_every_sampler_option_is_deterministic_for_a_seed(opts):
     m, d = _model(), ResShift.from_config(DiffusionConfig()).respace(4)
     y0 = torch.rand(1, 3, 40, 56) * 2 - 1
-    a = super_resolve_mean(m, d, y0, 3, None, SamplingSpec(**opts))
-    b = super_resolve_mean(m, d, y0, 3, None, SamplingSpec(**opts))
-    c = super_resolve_mean(m, d, y0, 4, None, SamplingSpec(**opts))
+    a = super_resolve(m, d, y0, 3, None, SamplingSpec(**opts))[0]
+    b = super_resolve(m, d, y0, 3, None, SamplingSpec(**opts))[0]
+    c = super_resolve(m, d, y0, 4, None, SamplingSpec(**opts))[0]
     assert torch.equal(a, b)
     assert (a - c).abs().mean() > 1e-4  # the seed still matters (ddim: through x_T)
 
@@ -90,8 +90,8 @@ def test_every_sampler_option_is_deterministic_for_a_seed(opts):
 def test_averaging_draws_reduces_the_spread_and_views_invert():
     m, d = _model(), ResShift.from_config(DiffusionConfig()).respace(4)
     y0 = torch.rand(1, 3, 40, 56) * 2 - 1
-    one = [super_resolve_mean(m, d, y0, s) for s in range(4)]
-    avg = [super_resolve_mean(m, d, y0, s, None, SamplingSpec(samples=4)) for s in range(4)]
+    one = [super_resolve(m, d, y0, s)[0] for s in range(4)]
+    avg = [super_resolve(m, d, y0, s, None, SamplingSpec(samples=4))[0] for s in range(4)]
     spread = lambda xs: torch.stack(xs).std(0).mean()  # noqa: E731
     assert spread(avg) < 0.7 * spread(one)  # 4 draws: about half the standard deviation
     for k, flip in VIEWS:

@@ -5,7 +5,7 @@ from srcore.common.tensors import to_tensor, to_uint8
 from srcore.config.sampling import SamplingSpec
 from srcore.config.schema import DiffusionConfig
 from srcore.diffusion.resshift import ResShift
-from srcore.diffusion.sampler import VIEWS, super_resolve_mean, unview, view
+from srcore.diffusion.sampler import VIEWS, super_resolve, unview, view
 from srcore.diffusion.tiles import ramp, super_resolve_image, tile_starts
 from tests.helpers.images import smooth_image, tiny_model
 
@@ -64,7 +64,7 @@ def test_the_averaged_image_path_is_the_tensor_average():
         assert np.array_equal(unview(view(y0, k, flip), k, flip), y0)
     opts = {"sampler": "ddim", "samples": 2, "ensemble": True}
     image = super_resolve_image(model, diffusion, y0, SamplingSpec(seed=4, **opts)).astype(float)
-    mean = super_resolve_mean(model, diffusion, to_tensor(y0)[None], 4, None, SamplingSpec(**opts))
+    mean = super_resolve(model, diffusion, to_tensor(y0)[None], 4, None, SamplingSpec(**opts))[0]
     assert np.abs(image - to_uint8(mean[0])).max() <= 1  # the same views and draws
     plain = super_resolve_image(model, diffusion, y0, SamplingSpec(seed=4)).astype(float)
     assert np.abs(image - plain).mean() > 0.05

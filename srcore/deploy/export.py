@@ -285,10 +285,5 @@ def main(argv: list[str] | None = None) -> int:
     return call(export_command, parser().parse_args(argv))
 
 
-def cli() -> None:
-    """The srcore-export console script."""
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    cli()
+    sys.exit(main())

@@ -145,10 +145,5 @@ def main(argv: list[str] | None = None) -> int:
     return call(upscale, parser().parse_args(argv))
 
 
-def cli() -> None:
-    """The srcore-upscale console script."""
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    cli()
+    sys.exit(main())

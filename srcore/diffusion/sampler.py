@@ -12,6 +12,9 @@ the x8 self-ensemble, the 8 rotations/flips (`VIEWS`) of the input, each undone 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -66,8 +69,13 @@ def super_resolve(
     image. Pass `diffusion.respace(n)` for fewer steps. From spec: sampler, "ancestral" or "ddim"
     (srcore.diffusion.resshift); samples, independent draws averaged (padding and conditioning
     computed once; the chain is draw 0's); scale, the factor y0 was enlarged by (what a
-    multi-scale model is told; a single-scale model ignores it).
+    multi-scale model is told; a single-scale model ignores it); ensemble, the average over the 8
+    VIEWS of those draws (mean_over_views; no chain is kept).
     """
+    if spec.ensemble:
+        one = replace(spec, ensemble=False)
+        draw = lambda y, o: super_resolve(model, diffusion, y, seed, o, one)[0]  # noqa: E731
+        return mean_over_views(draw, y0, origin), []
     model.eval()
     batch, _, height, width = y0.shape
     dev = y0.device
@@ -103,22 +111,16 @@ def super_resolve(
     return mean, [crop(z) for z in chain]
 
 
-@torch.no_grad()
-def super_resolve_mean(
-    model: DualDomainUNet,
-    diffusion: ResShift,
+def mean_over_views(
+    draw: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
     y0: torch.Tensor,
-    seed: int | torch.Tensor = 0,
-    origin: torch.Tensor | None = None,
-    spec: SamplingSpec = PLAIN,
+    origin: torch.Tensor | None,
 ) -> torch.Tensor:
-    """The average of spec.samples draws of super_resolve, over the 8 VIEWS when spec.ensemble:
-    B x 3 x H x W in [-1, 1]. A view other than the identity is an image of its own (origin 0),
-    as in srcore.diffusion.tiles."""
-    views = VIEWS if spec.ensemble else VIEWS[:1]
+    """The x8 self-ensemble: draw(view of y0, its origin) undone and averaged over the 8 VIEWS,
+    float32. A view other than the identity is an image of its own (origin None, i.e. 0), as in
+    srcore.diffusion.tiles."""
     total = torch.zeros_like(y0, dtype=torch.float32)
-    for k, flip in views:
+    for k, flip in VIEWS:
         o = origin if (k, flip) == VIEWS[0] else None
-        sr, _ = super_resolve(model, diffusion, view(y0, k, flip), seed, o, spec)
-        total += unview(sr, k, flip).float()
-    return total / len(views)
+        total += unview(draw(view(y0, k, flip), o), k, flip).float()
+    return total / len(VIEWS)

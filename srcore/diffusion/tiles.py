@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -70,14 +71,14 @@ def super_resolve_image(
     """
     exact = y0.dtype == np.uint8
     if not spec.ensemble:
-        return _super_resolve_view(
-            model, diffusion, y0, spec, np.uint8 if exact else np.float32, progress
-        )
+        dtype = np.uint8 if exact else np.float32
+        return _super_resolve_view(model, diffusion, y0, spec, dtype, progress)
+    one = replace(spec, ensemble=False)  # each view is an image of its own, in tiles
     acc = np.zeros(y0.shape, dtype=np.float32)
     for k, flip in VIEWS:
         y0_v = np.ascontiguousarray(view(y0, k, flip))
         acc += unview(
-            _super_resolve_view(model, diffusion, y0_v, spec, np.float32, progress), k, flip
+            _super_resolve_view(model, diffusion, y0_v, one, np.float32, progress), k, flip
         )
     acc /= len(VIEWS)
     return np.round(acc).clip(0, 255).astype(np.uint8) if exact else acc

@@ -118,10 +118,5 @@ def main(argv: list[str] | None = None) -> int:
     return call(evaluate_folder, parser().parse_args(argv))
 
 
-def cli() -> None:
-    """The srcore-evaluate console script."""
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    cli()
+    sys.exit(main())

@@ -49,13 +49,9 @@ class SamplingNetwork(nn.Module):
         self._captured: OrderedDict[tuple, Captured] = OrderedDict()
         self._seen: set[tuple] = set()
 
-    def condition(
-        self,
-        y0: torch.Tensor,
-        origin: torch.Tensor | None = None,
-        scale: float | torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return self.net.condition(y0, origin, scale)
+    def condition(self, *args, **kwargs) -> torch.Tensor:
+        """The network's condition(): it runs once per image, eagerly."""
+        return self.net.condition(*args, **kwargs)
 
     def num_params(self) -> int:
         return self.net.num_params()
