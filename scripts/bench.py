@@ -8,9 +8,8 @@ image and for a batch, peak memory (CUDA: max allocated; CPU: the process's peak
 network's cost (GFLOP of one forward pass per output megapixel, torch.utils.flop_counter) and the
 GFLOP/s it achieves while sampling one image, for both implementations, and the ratios
 srcore / notebook (higher is better for every ratio). srcore runs the notebook's width (64) and
-layout (stem 1) unless told otherwise. The notebook's code is imported from ../shared/reference when
-present,
-never copied. On CUDA srcore samples in bf16, as srcore-upscale does.
+layout (stem 1) unless told otherwise. The notebook's code is imported from ../shared/reference
+when present, never copied. On CUDA srcore samples in bf16, as srcore-upscale does.
 """
 
 from __future__ import annotations

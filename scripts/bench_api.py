@@ -98,7 +98,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
     Image.fromarray(sr).save(tmp / "sr.png")
     png_s = time.perf_counter() - t0
     Image.fromarray(lr).save(tmp / "photo.png")
-    cli = [sys.executable, "-m", "srcore.deploy.upscale", str(tmp / "photo.png"), "-o", str(tmp)]
+    cli = [sys.executable, "-m", "srcore.commands.upscale", str(tmp / "photo.png"), "-o", str(tmp)]
     t0 = time.perf_counter()
     subprocess.run([*cli, "--model", str(path), "--device", "cpu"], check=True, capture_output=True)
     cli_s = time.perf_counter() - t0

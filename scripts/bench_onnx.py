@@ -31,11 +31,11 @@ import numpy as np
 import torch
 
 from srcore.common.atomic import write_json
-from srcore.common.images import Picture
 from srcore.config.sampling import SamplingSpec
 from srcore.config.schema import DiffusionConfig, ModelConfig
 from srcore.deploy.export import OPSET, export_model
 from srcore.deploy.onnx_backend import OnnxSampler
+from srcore.deploy.pictures import Picture
 from srcore.deploy.upscaler import Upscaler
 from srcore.diffusion.loader import TrainedModel
 from srcore.net.checkpoint import save_checkpoint

@@ -98,9 +98,8 @@ def train_and_evaluate(
     sets=("Set5", "Set14"),
     sample_steps=(1, 4, 15),
 ) -> dict:
-    """The default model at width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then whole
-    `sets`
-    images (CUDA-graph sampling), beside bicubic."""
+    """The default model at width 64, batch 8 of 256x256 Sun_Hays80 patches for `steps`, then the
+    whole images of `sets` (CUDA-graph sampling), beside bicubic."""
     spec = importlib.util.spec_from_file_location("prepare_stage", REPO / "stages" / "prepare.py")
     prepare = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(prepare)

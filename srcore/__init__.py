@@ -13,10 +13,14 @@ The package, one concern per folder; a folder imports only from those above it i
   data       the HR images (fetch), the prepared cache, batches, the bicubic and real-world LR
   net        the dual-domain UNet, its DCT and encodings, model files, devices, CUDA graphs
   diffusion  the ResShift process, keyed noise, the sampler, tiles, and the one loader
-  eval       metrics, LPIPS, validation patches, scoring, srcore-evaluate, the evaluate stage
+  eval       metrics, LPIPS, validation patches, scoring, the evaluate stage's scores
   train      the training loop, its state and resume, data-parallel ranks, the losses
-  deploy     the Upscaler API, srcore-upscale, srcore-export and the ONNX backend
+  deploy     the Upscaler API and its pictures, the ONNX export and backend
   report     the figures and the offline page of every DVC plot
+  commands   srcore-upscale, srcore-evaluate, srcore-export and their sampling options
+
+The stages read common, config, data, net, diffusion, eval and train (dvc.yaml lists, per stage,
+the folders it imports): the API and the commands can change without re-running the pipeline.
 
 Nothing heavy is imported by `import srcore`: `srcore.Upscaler` and `srcore.SamplingSpec` load
 their modules on first use.

@@ -10,16 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
+from srcore.commands import evaluate, upscale
 from srcore.common.cli import run
 from srcore.common.errors import UserError
-from srcore.deploy import upscale
-from srcore.eval import cli as evaluate
 from tests.conftest import REPO
 
 
 def command(module: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
     """`python -m srcore.<module> args...` (evaluate, upscale) in a fresh interpreter."""
-    name = {"evaluate": "srcore.eval.cli", "upscale": "srcore.deploy.upscale"}[module]
+    name = {"evaluate": "srcore.commands.evaluate", "upscale": "srcore.commands.upscale"}[module]
     return subprocess.run(
         [sys.executable, "-m", name, *args],
         capture_output=True,

@@ -8,13 +8,13 @@ import torch
 import yaml
 from PIL import Image
 
+from srcore.commands.evaluate import main
 from srcore.config.params import default_params_yaml, load_params, load_real_group
 from srcore.config.sampling import SamplingSpec
 from srcore.config.schema import DiffusionConfig, RealConfig
 from srcore.data.degrade import degrade, upsample
 from srcore.diffusion.loader import Sampler
 from srcore.diffusion.resshift import ResShift
-from srcore.eval.cli import main
 from srcore.eval.metrics import score
 from srcore.eval.scoring import evaluate_images, folder_items
 from srcore.net.checkpoint import save_checkpoint

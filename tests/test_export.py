@@ -7,17 +7,18 @@ import pytest
 import torch
 from PIL import Image
 
+from srcore.commands.export import main
+from srcore.commands.upscale import main as upscale_main
 from srcore.common.errors import UserError
-from srcore.common.images import read_picture
 from srcore.common.tensors import to_tensor
 from srcore.config.sampling import SamplingSpec
 from srcore.config.schema import DiffusionConfig
 from srcore.data.degrade import hr_side, upsample
-from srcore.deploy.export import OneStepSampler, export_model, main
+from srcore.deploy.export import OneStepSampler, export_model
 from srcore.deploy.onnx_backend import INPUTS, OnnxSampler
 from srcore.deploy.onnx_check import LrOnlySampler, check_graph
 from srcore.deploy.onnx_ops import pad_to_multiple, pillow_bicubic
-from srcore.deploy.upscale import main as upscale_main
+from srcore.deploy.pictures import read_picture
 from srcore.deploy.upscaler import Upscaler
 from srcore.diffusion.resshift import ResShift
 from srcore.diffusion.sampler import super_resolve

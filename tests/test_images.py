@@ -2,14 +2,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srcore.common.images import (
-    ImageReadError,
-    read_image,
-    read_picture,
-    write_image,
-    write_picture,
-)
+from srcore.common.images import ImageReadError, read_image, write_image
 from srcore.common.tensors import to_tensor, to_uint8
+from srcore.deploy.pictures import read_picture, write_picture
 from tests.helpers.images import deep_rgb, png_header_only
 
 

@@ -7,7 +7,10 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGE = REPO / "srcore"
-LAYERS = ("common", "config", "data", "net", "diffusion", "eval", "train", "deploy", "report")
+LAYERS = (
+    *("common", "config", "data", "net", "diffusion", "eval", "train", "deploy", "report"),
+    "commands",
+)
 MOST_MODULES = 8
 
 

@@ -1,6 +1,6 @@
 """The user's loop on a fresh copy of the repository, with tiny parameters (slow): `dvc repro`,
-nothing
-to do the second time, `dvc exp run -S ...` that really trains what it says, reports that render."""
+nothing to do the second time, `dvc exp run -S ...` that really trains what it says, reports that
+render."""
 
 import json
 import os
@@ -91,18 +91,18 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
         or (repo / "dvc_plots" / "index.html").is_file()
     )
 
-    # nothing changed: byte-code, the tests' and the tools' use of the package do not re-run
-    # anything
+    # nothing changed: byte-code and the tools' use of the package re-run nothing
     run(f"{sys.executable} -m compileall -q .", repo, env)
     py = sys.executable
     run(
-        f"{py} -m srcore.eval.cli --model models/model.pt --hr-dir data/raw/valid --steps 1 "
+        f"{py} -m srcore.commands.evaluate --model models/model.pt --hr-dir data/raw/valid "
+        "--steps 1 "
         f"--out {tmp_path}/e.json",
         repo,
         env,
     )
     run(
-        f"{sys.executable} -m srcore.deploy.upscale data/raw/valid -o {tmp_path}/up --steps 1 "
+        f"{sys.executable} -m srcore.commands.upscale data/raw/valid -o {tmp_path}/up --steps 1 "
         "--tile 0",
         repo,
         env,
@@ -122,7 +122,8 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     assert m["x2.5"]["psnr_y_bicubic"] > m["psnr_y_bicubic"] + 0.5  # an easier task than x4
     # the stage tells the network 2.5, as srcore-evaluate does at --scale 2.5: the same scores
     run(
-        f"{py} -m srcore.eval.cli --model models/model.pt --hr-dir data/raw/valid --steps 2 "
+        f"{py} -m srcore.commands.evaluate --model models/model.pt --hr-dir data/raw/valid "
+        "--steps 2 "
         f"--scale 2.5 --out {tmp_path}/x25.json",
         repo,
         env,

@@ -260,8 +260,8 @@ def test_screenshot_script_writes_the_docs_figure(project_page, tmp_path, capsys
 def test_screenshot_is_kept_where_ci_asks(tmp_path, monkeypatch):
     shot = tmp_path / "shot.png"
     shot.write_bytes(b"png")
-    monkeypatch.delenv("srcore.ARTIFACTS", raising=False)
+    monkeypatch.delenv("SRCORE_ARTIFACTS", raising=False)
     assert keep_screenshot(shot) is None
-    monkeypatch.setenv("srcore.ARTIFACTS", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("SRCORE_ARTIFACTS", str(tmp_path / "artifacts"))
     assert keep_screenshot(shot) == tmp_path / "artifacts" / "report.png"
     assert (tmp_path / "artifacts" / "report.png").read_bytes() == b"png"

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 import srcore
+from srcore.commands.evaluate import main as evaluate_main
+from srcore.commands.upscale import main as upscale_main
 from srcore.config.schema import DataConfig, DiffusionConfig, EvaluateConfig, ModelConfig, Params
-from srcore.deploy.upscale import main as upscale_main
-from srcore.eval.cli import main as evaluate_main
 from srcore.eval.stage import evaluate_model
 from srcore.net.checkpoint import save_checkpoint
 from srcore.net.unet import DualDomainUNet
@@ -73,7 +73,10 @@ def test_the_api_tells_the_network_the_scale_asked_for(told, model_file):
     assert told and set(told) == {3.5}
 
 
-def test_the_evaluate_stage_tells_the_network_each_scale_it_scores(told, model_file, tmp_path):
+@pytest.fixture
+def prepared(tmp_path):
+    """(the prepared cache, the fetched validation images) of two training and two validation
+    photos, at x4 on 64-pixel patches."""
     train, valid = tmp_path / "train", tmp_path / "valid"
     train.mkdir(), valid.mkdir()
     for k in range(2):
@@ -82,14 +85,29 @@ def test_the_evaluate_stage_tells_the_network_each_scale_it_scores(told, model_f
     data = DataConfig(source="folder", train_dir=str(train), valid_dir=str(valid))
     load_stage("fetch").fetch(data, tmp_path / "raw")
     prep = tmp_path / "prep"
-    index, _ = load_stage("prepare").prepare(
-        tmp_path / "raw", prep, 4, 64, {"train": 1, "valid": 2}, 0
-    )
+    per_image = {"train": 1, "valid": 2}
+    index, _ = load_stage("prepare").prepare(tmp_path / "raw", prep, 4, 64, per_image, 0)
     (prep / "index.csv").write_text(index.to_csv(index=False))
-    evaluate = EvaluateConfig(steps=1, scales=(2.5,), degradations=("bicubic",), device="cpu")
-    p = Params(model=ModelConfig(width=8, time_dim=16, **CONFIG), evaluate=evaluate)
-    result = evaluate_model(p, prep, tmp_path / "raw" / "valid", model_file)
+    return prep, tmp_path / "raw" / "valid"
+
+
+def stage_params(**evaluate) -> Params:
+    settings = {"steps": 1, "degradations": ("bicubic",), "device": "cpu", **evaluate}
+    model = ModelConfig(width=8, time_dim=16, **CONFIG)
+    return Params(model=model, evaluate=EvaluateConfig(**settings))
+
+
+def test_the_evaluate_stage_tells_the_network_each_scale_it_scores(told, model_file, prepared):
+    result = evaluate_model(stage_params(scales=(2.5,)), *prepared, model_file)
     assert result.summary["scale"] == 4 and "x2.5" in result.summary
     assert set(told) == {4.0, 2.5}  # the prepared scale, then evaluate.scales
     sr = next(iter(result.results["x2.5"].srs.values()))
     assert np.asarray(sr).shape[:2] == (95, 128)  # its 38 x 51 LR at x2.5
+
+
+def test_the_evaluate_stage_runs_the_ensemble_and_draws_one_chain(model_file, prepared):
+    plain = evaluate_model(stage_params(scales=()), *prepared, model_file)
+    ensemble = evaluate_model(stage_params(scales=(), ensemble=True), *prepared, model_file)
+    assert ensemble.summary["psnr_y"] != plain.summary["psnr_y"]  # the 8 views were averaged
+    assert ensemble.chain.shape == plain.chain.shape and len(plain.chain) == 2  # x_1, x_0
+    assert np.array_equal(ensemble.chain, plain.chain)  # one view's chain either way

@@ -4,10 +4,10 @@ import pytest
 import torch
 from PIL import Image
 
-from srcore.common.images import read_picture
+from srcore.commands.upscale import main
 from srcore.config.schema import DiffusionConfig, ModelConfig
 from srcore.data.degrade import bicubic_resize
-from srcore.deploy.upscale import main
+from srcore.deploy.pictures import read_picture
 from srcore.diffusion.loader import CLEANUP
 from srcore.net.checkpoint import save_checkpoint
 from srcore.net.unet import DualDomainUNet
@@ -134,7 +134,7 @@ def test_upscale_refuses_a_hostile_model_file(tmp_path, capsys):
 
 
 def peak_rss_of_upscale(tmp_path, model_file, height: int, width: int) -> tuple[int, float]:
-    """(exit code, peak RSS in bytes) of `python -m srcore.deploy.upscale` on a random height x
+    """(exit code, peak RSS in bytes) of `python -m srcore.commands.upscale` on a random height x
     width image at the default settings (tiles of 1024, 1 step)."""
     import json
     import subprocess
@@ -143,7 +143,7 @@ def peak_rss_of_upscale(tmp_path, model_file, height: int, width: int) -> tuple[
     rng = np.random.default_rng(0)
     src = tmp_path / f"big{height}.png"
     Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(src)
-    cmd = [sys.executable, "-m", "srcore.deploy.upscale", str(src), "-o", str(tmp_path / "out")]
+    cmd = [sys.executable, "-m", "srcore.commands.upscale", str(src), "-o", str(tmp_path / "out")]
     cmd += ["--model", str(model_file)]
     # a fresh wrapper whose only child is the upscaler, so ru_maxrss is that process's peak
     probe = (

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 import srcore
+from srcore.commands.upscale import main as upscale_main
 from srcore.common.errors import UserError
-from srcore.common.images import picture_to_array, read_picture
 from srcore.config.schema import DiffusionConfig
-from srcore.deploy.upscale import main as upscale_main
+from srcore.deploy.pictures import picture_to_array, read_picture
 from srcore.net.checkpoint import save_checkpoint
 from tests.conftest import REPO
 from tests.helpers.images import deep_rgb, smooth_image, tiny_model
@@ -96,6 +96,7 @@ def test_a_list_comes_back_as_a_list_of_the_same_kinds(knob_model):
         (np.zeros((8, 8, 3), np.uint8), {"samples": 0}, "samples 0: allowed 1 or more"),
         (np.zeros((8, 8, 3), np.uint8), {"steps": 9}, "steps 9: allowed 1..4"),
         (np.zeros((8, 8, 3), np.uint8), {"tile": 50}, "tile 50, overlap 32: the tile must be"),
+        (np.zeros((8, 8, 3), np.uint8), {"tiles": 64}, "tiles: not a sampling option"),
     ],
 )
 def test_bad_input_or_options_are_one_line(knob_model, image, options, message):
@@ -105,7 +106,7 @@ def test_bad_input_or_options_are_one_line(knob_model, image, options, message):
     assert "\n" not in str(e.value)
 
 
-def test_a_missing_or_unsafe_model_file_is_one_line(tmp_path):
+def test_a_missing_model_file_or_an_option_it_lacks_is_one_line(tmp_path):
     with pytest.raises(UserError, match="model file not found"):
         srcore.Upscaler.load(tmp_path / "none.pt")
     with pytest.raises(UserError, match=r"cleanup 0.5: \S+ has no clean-up knob"):

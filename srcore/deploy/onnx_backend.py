@@ -23,6 +23,7 @@ import numpy as np
 
 from srcore.common.cli import one_line
 from srcore.common.errors import UserError
+from srcore.config.sampling import as_scale
 from srcore.data.degrade import hr_side
 from srcore.diffusion.tiles import blend_tiles
 
@@ -80,7 +81,7 @@ class OnnxSampler:
         except (KeyError, ValueError) as e:
             raise UserError(f"{path}: srcore-export's metadata is missing or damaged ({e})") from e
         self.path, self.session = Path(path), session
-        self.scale = int(scale) if scale.is_integer() else scale
+        self.scale = as_scale(scale)
 
     def refuses_seed(self, seed: int) -> str | None:
         """Why the graph cannot run `seed`, or None: an lr-only graph runs the seed fixed in it."""

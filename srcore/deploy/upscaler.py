@@ -6,11 +6,13 @@
 
 An image is a path, a Pillow image, or an array (H x W, or H x W x C with C 1, 2, 3 or 4; uint8 or
 uint16) and comes back as the same kind (a path as an array), at its own bit depth, greyscale and
-alpha kept as srcore-upscale keeps them; a list comes back as a list. srcore-upscale calls the
-same object, so its files hold the very pixels `upscale` returns.
+alpha kept as srcore-upscale keeps them; a list comes back as a list. Pillow opens 16-bit colour
+files as 8-bit: give those as a path or a uint16 array. srcore-upscale calls the same object, so
+its files hold the very pixels `upscale` returns.
 
-No global state: every option travels in a SamplingSpec. One Upscaler may serve several threads;
-on a GPU their calls take turns (the CUDA graphs replay shared buffers), on the CPU they overlap.
+Every option travels in a SamplingSpec; nothing is set globally. One Upscaler may serve several
+threads: on the CPU their calls overlap, on a GPU they take turns (its CUDA graphs replay shared
+buffers), so keep one Upscaler per GPU.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from srcore.common.errors import UserError
-from srcore.common.images import (
+from srcore.config.sampling import SamplingSpec, check_tile
+from srcore.data.degrade import bicubic_resize, upsample
+from srcore.deploy.onnx_backend import OnnxSampler
+from srcore.deploy.pictures import (
     Picture,
     picture_from_array,
     picture_of,
@@ -33,9 +38,6 @@ from srcore.common.images import (
     picture_to_pil,
     read_picture,
 )
-from srcore.config.sampling import SamplingSpec, check_tile
-from srcore.data.degrade import bicubic_resize, upsample
-from srcore.deploy.onnx_backend import OnnxSampler
 from srcore.diffusion.loader import TrainedModel
 from srcore.net.device import pick_device
 
@@ -68,7 +70,7 @@ class Upscaler:
         every call (steps, sampler, samples, ensemble, tile, overlap, seed, scale, cleanup);
         srcore-upscale's defaults where none is given (tiles of TILE pixels)."""
         path = Path(path)
-        defaults = SamplingSpec(**{"tile": TILE, **options})
+        defaults = SamplingSpec().updated(**{"tile": TILE, **options})
         if backend not in (None, *BACKENDS):
             raise UserError(f"backend {backend!r}: allowed {', '.join(BACKENDS)}")
         if backend == "onnx" or (backend is None and path.suffix.lower() == ".onnx"):
@@ -98,7 +100,7 @@ class Upscaler:
         if isinstance(image, list | tuple):
             return [self.upscale(i, scale, cleanup, **options) for i in image]
         overrides = {k: v for k, v in (("scale", scale), ("cleanup", cleanup)) if v is not None}
-        spec = replace(self.defaults, **overrides, **options)
+        spec = self.defaults.updated(**overrides, **options)
         if isinstance(image, Image.Image):
             picture = picture_of(_decoded(image))
             return picture_to_pil(self.upscale_picture(picture, spec))
@@ -138,17 +140,10 @@ def onnx_spec(graph: OnnxSampler, spec: SamplingSpec) -> SamplingSpec:
     runs whole images at the seed fixed in it: any tile is taken (it runs as 0), another seed is
     refused."""
     check_onnx_options(spec)
-    seed_refusal = graph.refuses_seed(spec.seed)
-    refusals = (
-        (
-            spec.scale not in (None, graph.scale),
-            f"scale {spec.scale}: {graph.path} was exported at x{graph.scale:g} only",
-        ),
-        (seed_refusal is not None, seed_refusal),
-    )
-    for refused, message in refusals:
-        if refused:
-            raise UserError(message)
+    if spec.scale not in (None, graph.scale):
+        raise UserError(f"scale {spec.scale:g}: {graph.path} was exported at x{graph.scale:g} only")
+    if refusal := graph.refuses_seed(spec.seed):
+        raise UserError(refusal)
     if graph.lr_only:
         return replace(spec, steps=1, scale=graph.scale, tile=0)
     check_tile(spec.tile, spec.overlap, graph.multiple)
@@ -158,19 +153,17 @@ def onnx_spec(graph: OnnxSampler, spec: SamplingSpec) -> SamplingSpec:
 def check_onnx_options(spec: SamplingSpec) -> None:
     """A UserError for what no exported graph runs: more than one step, draw or view, or a
     clean-up level other than the one it was exported with."""
-    refusals = (
-        (spec.steps not in (None, 1), f"steps {spec.steps}: a graph runs one step (allowed: 1)"),
-        (spec.samples != 1, f"samples {spec.samples}: a graph draws once (allowed: 1)"),
-        (spec.ensemble, "ensemble: a graph runs one view (allowed: False)"),
-        (
-            spec.cleanup is not None,
+    if spec.steps not in (None, 1):
+        raise UserError(f"steps {spec.steps}: a graph runs one step (allowed: 1)")
+    if spec.samples != 1:
+        raise UserError(f"samples {spec.samples}: a graph draws once (allowed: 1)")
+    if spec.ensemble:
+        raise UserError("ensemble: a graph runs one view (allowed: False)")
+    if spec.cleanup is not None:
+        raise UserError(
             f"cleanup {spec.cleanup:g}: a graph runs the level it was exported with "
-            "(srcore-export --cleanup)",
-        ),
-    )
-    for refused, message in refusals:
-        if refused:
-            raise UserError(message)
+            "(srcore-export --cleanup)"
+        )
 
 
 def finish_picture(picture: Picture, sr: np.ndarray) -> Picture:

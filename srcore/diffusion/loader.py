@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from srcore.diffusion.tiles import super_resolve_image
 from srcore.net.checkpoint import load_model
 from srcore.net.cudagraph import for_sampling
 from srcore.net.unet import DualDomainUNet, at_level
+
+LEVELS_KEPT = 4  # networks told a clean-up level kept ready (each may hold CUDA graphs)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,9 @@ class TrainedModel:
     diffusion: ResShift
     own_scale: int  # prepare.scale of its training; a range model takes model.scales
     path: Path
-    _told: dict[float, torch.nn.Module] = field(default_factory=dict, repr=False)
+    _told: OrderedDict[float | None, torch.nn.Module] = field(
+        default_factory=OrderedDict, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -101,6 +106,9 @@ class TrainedModel:
         with self._lock:
             if level not in self._told:
                 self._told[level] = for_sampling(at_level(self.net, level))
+                while len(self._told) > LEVELS_KEPT:  # a service told many levels: bounded memory
+                    self._told.popitem(last=False)
+            self._told.move_to_end(level)
             return self._told[level]
 
     @property

@@ -24,17 +24,15 @@ from srcore.diffusion.resshift import ResShift
 from srcore.net.encodings import pad_reflect
 from srcore.net.unet import DualDomainUNet
 
-VIEWS = tuple(
-    (k, flip) for flip in (False, True) for k in range(4)
-)  # (quarter turns, mirrored): x8 ensemble
+# the x8 ensemble's views: (quarter turns, mirrored)
+VIEWS = tuple((k, flip) for flip in (False, True) for k in range(4))
 PLAIN = SamplingSpec()  # one ancestral draw, no ensemble, the model's own scale
 SAMPLE_STRIDE = 1024  # noise of sample s at chain state k is keyed k + 1024 s (k <= 1000)
 
 
 def view(x: torch.Tensor | np.ndarray, k: int, flip: bool) -> torch.Tensor | np.ndarray:
-    """Rotate by k quarter turns (counter-clockwise) then mirror left-right; x: ... x H x W tensor
-    or
-    H x W x C array (the spatial axes are found by type)."""
+    """Rotate by k quarter turns (counter-clockwise) then mirror left-right; x: a ... x H x W
+    tensor or an H x W x C array (the spatial axes are found by type)."""
     if torch.is_tensor(x):
         x = torch.rot90(x, k, (-2, -1))
         return x.flip(-1) if flip else x
@@ -73,6 +71,8 @@ def super_resolve(
     VIEWS of those draws (mean_over_views; no chain is kept).
     """
     if spec.ensemble:
+        if return_chain:
+            raise ValueError("the chain is one view's: ask for it without the ensemble")
         one = replace(spec, ensemble=False)
         draw = lambda y, o: super_resolve(model, diffusion, y, seed, o, one)[0]  # noqa: E731
         return mean_over_views(draw, y0, origin), []

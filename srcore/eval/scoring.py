@@ -2,8 +2,8 @@
 
 Every image is cropped by the size rule and degraded (srcore.data.degrade, or
 srcore.data.realworld), super-resolved with seed `seed + image index`, quantised to 8 bits and
-scored on Y (BT.601) and RGB with a border of ceil(scale) pixels. srcore-evaluate (srcore.eval.cli)
-and the evaluate stage (srcore.eval.stage) both score through here.
+scored on Y (BT.601) and RGB with a border of ceil(scale) pixels. srcore-evaluate
+(srcore.commands.evaluate) and the evaluate stage (srcore.eval.stage) both score through here.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def evaluate_images(
     alone when None. lpips: also score LPIPS (srcore.eval.lpips), lower is better.
     Returns (summary, per-image rows, {name: SR uint8}); the summary has the seconds spent
     sampling."""
+    if sampler is not None and sampler.spec.scale != scale:
+        raise ValueError(f"y0 enlarged x{scale:g} but the network told x{sampler.spec.scale:g}")
     rows, srs, seconds = [], {}, 0.0
     for i, (name, hr, y0) in enumerate(tqdm(list(items), desc="evaluate", unit="img")):
         t0 = time.perf_counter()

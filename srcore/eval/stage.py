@@ -92,7 +92,15 @@ def evaluate_model(p: Params, prepared: Path, raw: Path, model_path: Path) -> Ev
         print("LPIPS not scored: evaluate.lpips_dir is empty (docs/experiments.md: LPIPS)")
     if not trained.takes_cleanup and e.cleanup != EvaluateConfig().cleanup:
         print(f"evaluate.cleanup = {e.cleanup:g} not used: the model has no clean-up knob")
-    spec = SamplingSpec(e.steps, e.sampler, e.samples, e.ensemble, e.tile, e.overlap, e.seed)
+    spec = SamplingSpec(
+        steps=e.steps,
+        sampler=e.sampler,
+        samples=e.samples,
+        ensemble=e.ensemble,
+        tile=e.tile,
+        overlap=e.overlap,
+        seed=e.seed,
+    )
     inputs, summary, results = Inputs(p, prepared, raw, lpips), {}, {}
     for d in e.degradations:
         level = 0.0 if d == "bicubic" else e.cleanup
@@ -199,7 +207,7 @@ def chain_of(sampler: Sampler, y0: np.ndarray, size: int = 128) -> np.ndarray:
     h, w = y0.shape[:2]
     top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
     crop = to_tensor(np.ascontiguousarray(y0[top : top + size, left : left + size]))[None]
-    model, spec = sampler.model, replace(sampler.spec, samples=1)
+    model, spec = sampler.model, replace(sampler.spec, samples=1, ensemble=False)
     dev = next(model.parameters()).device
     origin = torch.tensor([[top, left]])
     _, chain = super_resolve(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
@@ -24,6 +25,7 @@ import torch_dct
 MAX_CACHED = 64
 _cache: OrderedDict[tuple, torch.Tensor] = OrderedDict()
 _recorders: list[list[torch.Tensor]] = []
+_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=64)
@@ -33,13 +35,14 @@ def _dct_matrix_cpu(n: int) -> torch.Tensor:
 
 
 def _cached(key: tuple, build: Callable[[], torch.Tensor]) -> torch.Tensor:
-    matrix = _cache.get(key)
-    if matrix is None:
-        matrix = _cache[key] = build()
-        while len(_cache) > MAX_CACHED:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
+    with _lock:  # one cache for every thread that samples (srcore.Upscaler may serve several)
+        matrix = _cache.get(key)
+        if matrix is None:
+            matrix = _cache[key] = build()
+            while len(_cache) > MAX_CACHED:
+                _cache.popitem(last=False)
+        else:
+            _cache.move_to_end(key)
     for used in _recorders:
         used.append(matrix)
     return matrix

@@ -237,7 +237,9 @@ class _Checks:
             self.window = []
         due = done % cfg.eval_every == 0 or done == cfg.steps
         if self.sampling_net is not None and due and rank_of_process() == 0:
-            sampler = Sampler(self.sampling_net, self.val_diffusion, SamplingSpec(scale=self.scale))
+            chain = self.val_diffusion
+            spec = SamplingSpec(steps=chain.num_steps, scale=self.scale)
+            sampler = Sampler(self.sampling_net, chain, spec)
             metrics["val/psnr_y"] = validate(self.valid_data, sampler)
         return metrics
 

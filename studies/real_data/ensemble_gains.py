@@ -13,10 +13,10 @@ import json
 import tempfile
 from pathlib import Path
 
+from srcore.commands.evaluate import main as evaluate
 from srcore.common.atomic import write_json
 from srcore.common.cli import run
 from srcore.common.errors import UserError
-from srcore.eval.cli import main as evaluate
 
 
 def named_model(text: str) -> tuple[str, Path]:

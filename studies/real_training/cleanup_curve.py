@@ -16,10 +16,11 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from srcore.commands.options import cleanup_value
 from srcore.common.atomic import write_json
 from srcore.common.cli import run
 from srcore.common.errors import UserError
-from srcore.config.sampling import SamplingSpec, cleanup_value
+from srcore.config.sampling import SamplingSpec
 from srcore.config.schema import RealConfig
 from srcore.diffusion.loader import Sampler, TrainedModel
 from srcore.eval.scoring import evaluate_images, folder_items

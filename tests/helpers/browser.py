@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers.chromium import find_chromium, open_offline, render_problems
 
-ARTIFACTS = "srcore.ARTIFACTS"  # a folder CI keeps: the report test copies its screenshot there
+ARTIFACTS = "SRCORE_ARTIFACTS"  # a folder CI keeps: the report test copies its screenshot there
 
 
 def chromium() -> str:
@@ -22,7 +22,7 @@ def chromium() -> str:
 
 
 def keep_screenshot(shot: Path) -> Path | None:
-    """Copy shot to $srcore.ARTIFACTS/report.png when that variable is set; returns the copy."""
+    """Copy shot to $SRCORE_ARTIFACTS/report.png when that variable is set; returns the copy."""
     folder = os.environ.get(ARTIFACTS)
     if not folder:
         return None

@@ -1,8 +1,8 @@
 """A local HTML page opened in the system's headless Chromium (driven by playwright), offline.
 
 Used to check that the offline report renders (its test) and to take its screenshot for the docs
-(scripts/report_screenshot.py). Only local file: and data: URLs load; anything else is aborted and
-recorded.
+(tests/helpers/report_screenshot.py). Only local file: and data: URLs load; anything else is aborted
+and recorded.
 """
 
 from __future__ import annotations

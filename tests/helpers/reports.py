@@ -1,6 +1,6 @@
 """Checks that every DVC report renders: the Vega specs `dvc plots show` builds and what `dvc
-metrics show`
-lists. Functions, run by the end-to-end test on its pipeline (tests/test_pipeline_e2e.py)."""
+metrics show` lists. Functions, run by the end-to-end test on its pipeline (tests/test_pipeline.py).
+"""
 
 import json
 from collections.abc import Iterator

@@ -3,7 +3,7 @@
     srcore-evaluate --model models/model.pt --hr-dir DIR --out FILE.json [--scale S] [--steps N]
     srcore-evaluate --bicubic [--scale 4] --hr-dir DIR --out FILE.json
     srcore-evaluate ... --degradation real [--real-params params.yaml]
-    (or python -m srcore.eval.cli ...)
+    (or python -m srcore.commands.evaluate ...)
 
 The JSON has the keys of the pipeline's metrics/metrics.json. Every image is cropped by the size
 rule and degraded (srcore.data.degrade, or with --degradation real srcore.data.realworld),
@@ -18,11 +18,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from srcore.commands.options import add_sampling_options, scale_value, seed_value, spec_of
 from srcore.common.atomic import write_json
 from srcore.common.cli import HelpFormatter, call
 from srcore.common.errors import UserError
 from srcore.config.params import load_real_group
-from srcore.config.sampling import SamplingSpec, add_sampling_options, scale_value, seed_value
 from srcore.config.schema import DEGRADATIONS, RealConfig
 from srcore.diffusion.loader import TrainedModel
 from srcore.eval.lpips import load_lpips
@@ -92,7 +92,7 @@ def real_group(params_file: Path | None, degradation: str) -> RealConfig | None:
 def evaluate_folder(args: argparse.Namespace) -> int:
     """Score the folder and write the JSON; a user's mistake raises (see srcore.common.cli)."""
     device = pick_device(args.device)  # a device that cannot be used stops even --bicubic
-    spec = SamplingSpec.from_args(args)
+    spec = spec_of(args)
     if args.bicubic and args.cleanup is not None:
         raise UserError(f"--cleanup {args.cleanup:g}: a level for a model, not with --bicubic")
     real = real_group(args.real_params, args.degradation)

@@ -3,7 +3,7 @@
     srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
                    [--sampler ancestral|ddim] [--samples N] [--ensemble] [--cleanup L]
                    [--tile 1024] [--overlap 32] [--device auto|cpu|cuda] [--backend torch|onnx]
-    (or python -m srcore.deploy.upscale ...)
+    (or python -m srcore.commands.upscale ...)
 
 INPUT is image files or folders (their images, not recursive; other files in a folder are counted
 and skipped). Each image is enlarged by the model's scale, or by --scale for a model trained over a
@@ -31,10 +31,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from srcore.commands.options import add_sampling_options, scale_value, seed_value, spec_of
 from srcore.common.cli import USER_ERRORS, HelpFormatter, call, one_line
 from srcore.common.errors import UserError
-from srcore.common.images import IMAGE_SUFFIXES, read_picture, write_picture
-from srcore.config.sampling import SamplingSpec, add_sampling_options, scale_value, seed_value
+from srcore.common.images import IMAGE_SUFFIXES
+from srcore.deploy.pictures import read_picture, write_picture
 from srcore.deploy.upscaler import BACKENDS, TILE, Upscaler
 
 PER_FILE_ERRORS = (*USER_ERRORS, OSError, MemoryError, torch.cuda.OutOfMemoryError)
@@ -102,7 +103,7 @@ def load_upscaler(args: argparse.Namespace) -> Upscaler:
     """The Upscaler the options name, its defaults the options' SamplingSpec."""
     default = "models/model.onnx" if args.backend == "onnx" else "models/model.pt"
     path = args.model or Path(default)
-    options = asdict(SamplingSpec.from_args(args))
+    options = asdict(spec_of(args))
     return Upscaler.load(path, args.device, args.backend, **options)
 
 
