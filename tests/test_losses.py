@@ -33,29 +33,9 @@ def test_vgg_loads_torchvision_layout(tmp_path):
     # a state dict with torchvision's vgg19().features keys, random values (no download possible
     # here)
     cin, i, state = 3, 0, {}
-    for v in [
-        64,
-        64,
-        "M",
-        128,
-        128,
-        "M",
-        256,
-        256,
-        256,
-        256,
-        "M",
-        512,
-        512,
-        512,
-        512,
-        "M",
-        512,
-        512,
-        512,
-        512,
-        "M",
-    ]:
+    # torchvision's vgg19 "E" configuration, written out here independently of srcore's copy
+    torchvision_vgg19 = "64 64 M 128 128 M 256 256 256 256 M 512 512 512 512 M 512 512 512 512 M"
+    for v in (int(c) if c != "M" else c for c in torchvision_vgg19.split()):
         if v == "M":
             i += 1
             continue
