@@ -45,11 +45,27 @@ def exported(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def lr_only(exported):
-    """The same model's graph of `lr` alone (srcore-export --lr-only, seed 0), beside the other."""
-    graph = exported[1].with_name("lr_only.onnx")
-    assert main([str(exported[0]), str(graph), "--lr-only"]) == 0
-    return graph
+def knob_graph(tmp_path_factory):
+    """(model file, its graph of `lr` alone): a multi-scale clean-up model (scale and level by
+    FiLM) exported at x2.5 told 0.5, --lr-only at seed 2: one export for the non-integer scale,
+    the level fixed in the graph and the one-input variant."""
+    root = tmp_path_factory.mktemp("knob")
+    pt, graph = root / "knob.pt", root / "knob.onnx"
+    net = tiny_model(scales=(1.0, 4.0), scale_input="film", cleanup=True)
+    save_checkpoint(pt, net, DiffusionConfig(), scale=4)
+    options = ["--scale", "2.5", "--cleanup", "0.5", "--lr-only", "--seed", "2"]
+    assert main([str(pt), str(graph), *options]) == 0
+    return pt, graph
+
+
+def run_lr_only(graph, lr):
+    """A plain ONNX Runtime session fed {"lr": ...} alone, as chaiNNer runs a graph: uint8
+    N x h x w x 3 in, uint8 N x H x W x 3 out."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"lr": (lr.astype(np.float32) / 255).transpose(0, 3, 1, 2)})[0]
+    return np.round(out * 255).clip(0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
 def random_lr(n, h, w, seed=0):
@@ -276,11 +292,11 @@ def test_a_damaged_graph_file_is_one_line(exported, tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scale", [3, 2.5])
+@pytest.mark.parametrize("scale", [3])
 def test_a_multi_scale_model_exported_at_another_scale(tmp_path, scale):
-    """x3 with the scale as an input plane; x2.5 with it as FiLM, in a clean-up model told 0.5
-    (both FiLM inputs fixed in the graph). One export each, the slow part: the clean-up level's
-    export is checked here, by make test, not by make test-fast."""
+    """x3 with the scale as an input plane, whole and in tiles (x2.5 by FiLM, told a clean-up
+    level: test_a_knob_model_alone_in_its_graph_at_a_non_integer_scale). One export, the slow
+    part."""
     pt, graph, knob = tmp_path / "multi.pt", tmp_path / "multi.onnx", scale == 2.5
     net = tiny_model(scales=(1.0, 4.0), scale_input="film" if knob else "channel", cleanup=knob)
     save_checkpoint(pt, net, DiffusionConfig(), scale=4)
@@ -331,70 +347,80 @@ def test_a_clean_up_level_is_refused_for_a_model_without_the_knob(exported, tmp_
         export_model(exported[0], tmp_path / "x.onnx", SamplingSpec(cleanup=0.5))
 
 
-def test_an_lr_only_graph_takes_the_image_alone_and_gives_the_whole_images_output(
-    exported, lr_only
-):
-    """What chaiNNer does: a plain session fed {"lr": array}; its output is the five-input graph's
-    whole image at seed 0 (origin 0, every row and column), to the level."""
+def test_a_knob_model_alone_in_its_graph_at_a_non_integer_scale(knob_graph):
+    """x2.5 by FiLM, told 0.5 inside the graph (not the default 1), at the seed fixed in it: the
+    plain session's image is PyTorch's whole image, to the level."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(lr_only), providers=["CPUExecutionProvider"])
+    pt, graph = knob_graph
+    session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
     (image,) = session.get_inputs()
     assert image.name == "lr" and [o.name for o in session.get_outputs()] == ["sr"]
     assert [isinstance(d, str) for d in image.shape] == [True, False, True, True]  # N, h, w free
     meta = session.get_modelmeta().custom_metadata_map
-    assert meta["inputs"] == "lr" and meta["seed"] == "0" and meta["scale"] == "4"
-    lr = random_lr(2, 13, 19, seed=5)
-    out = session.run(None, {"lr": (lr.astype(np.float32) / 255).transpose(0, 3, 1, 2)})[0]
-    got = np.round(out * 255).clip(0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
-    want = run_graph(exported[1], lr, [0, 0])
-    assert got.shape == want.shape == (2, 52, 76, 3)
-    assert np.array_equal(got, want)
-    assert not np.array_equal(want, run_graph(exported[1], lr, [1, 1]))  # the seed matters
+    assert (meta["inputs"], meta["seed"], meta["scale"], meta["cleanup"]) == (
+        "lr",
+        "2",
+        "2.5",
+        "0.5",
+    )
+    model, diffusion_cfg, _ = load_model(pt)
+    diffusion = ResShift.from_config(diffusion_cfg).respace(1)
+    for h, w in [(17, 23), (9, 40)]:
+        lr = random_lr(1, h, w, seed=h)
+        got, errors = inner(run_lr_only(graph, lr)[0]), {}
+        for told, seed in ((0.5, 2), (1.0, 2), (0.5, 3)):
+            spec = SamplingSpec(seed=seed, scale=2.5)
+            want = super_resolve_image(at_level(model, told), diffusion, upsample(lr[0], 2.5), spec)
+            assert got.shape == inner(want).shape == (hr_side(h, 2.5) - 8, hr_side(w, 2.5) - 8, 3)
+            errors[told, seed] = np.abs(got - inner(want))
+        assert errors[0.5, 2].max() <= 1
+        assert errors[0.5, 2].mean() < errors[1.0, 2].mean() / 5  # told 0.5, not the default 1
+        assert errors[0.5, 2].mean() < errors[0.5, 3].mean() / 5  # at its seed
 
 
-def test_upscaler_runs_an_lr_only_graph_on_whole_images(exported, lr_only):
-    rgb = smooth_image(30, 45, seed=4)
-    want = Upscaler.load(exported[1]).upscale(rgb)
-    up = Upscaler.load(lr_only)
-    assert up.engine.lr_only and up.engine.fixed_seed == 0 and up.scale == 4
+def test_upscaler_runs_an_lr_only_graph_on_whole_images(knob_graph):
+    graph, rgb = knob_graph[1], smooth_image(30, 45, seed=4)
+    up = Upscaler.load(graph, seed=2)
+    assert up.engine.lr_only and up.engine.fixed_seed == 2 and up.scale == 2.5
     got = up.upscale(rgb)
-    assert got.shape == want.shape == (120, 180, 3) and np.array_equal(got, want)
-    # a tile is no error: the graph runs the whole image, which the tiles' blend would not give
+    want = run_lr_only(graph, rgb[None])[0]
+    assert got.shape == want.shape == (75, 113, 3) and np.array_equal(got, want)
+    # a tile is no error: the graph runs the whole image
     assert np.array_equal(up.upscale(rgb, tile=64, overlap=16), want)
-    assert not np.array_equal(Upscaler.load(exported[1]).upscale(rgb, tile=64, overlap=16), want)
 
 
-def test_an_lr_only_graph_refuses_another_seed_in_one_line(exported, lr_only, tmp_path, capsys):
-    up = Upscaler.load(lr_only)
+def test_an_lr_only_graph_refuses_another_seed_in_one_line(exported, knob_graph, tmp_path, capsys):
+    graph = knob_graph[1]
+    up = Upscaler.load(graph, seed=2)
     for call in (
         lambda: up.upscale(smooth_image(8, 8), seed=3),
-        lambda: Upscaler.load(lr_only, seed=3),
+        lambda: Upscaler.load(graph, seed=3),
     ):
-        with pytest.raises(UserError, match="seed 3: lr_only.onnx is an lr-only graph") as e:
+        with pytest.raises(UserError, match="seed 3: knob.onnx is an lr-only graph") as e:
             call()
         assert "\n" not in str(e.value) and "--lr-only --seed 3" in str(e.value)
     with pytest.raises(UserError, match="seed 3"):
-        OnnxSampler(lr_only).enlarge(np.zeros((8, 8, 3), np.float32), 3)
+        OnnxSampler(graph).enlarge(np.zeros((8, 8, 3), np.float32), 3)
     Image.fromarray(smooth_image(16, 16)).save(tmp_path / "a.png")
-    args = [str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", str(lr_only)]
-    assert upscale_main([*args, "--backend", "onnx", "--seed", "5"]) == 2
+    args = [str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", str(graph)]
+    assert upscale_main([*args, "--seed", "5"]) == 2
     lines = error_lines(capsys)
-    assert len(lines) == 1 and "seed 5: lr_only.onnx is an lr-only graph" in lines[0], lines
+    assert len(lines) == 1 and "seed 5: knob.onnx is an lr-only graph" in lines[0], lines
     assert not (tmp_path / "out").exists()
-    assert upscale_main([*args, "--backend", "onnx", "--tile", "100"]) == 0  # whole, not refused
+    assert upscale_main([*args, "--seed", "2", "--tile", "100"]) == 0  # whole, not refused
     assert main([str(exported[0]), str(tmp_path / "x.onnx"), "--seed", "2"]) == 2
     lines = error_lines(capsys)
     assert len(lines) == 1 and "only an --lr-only graph fixes its seed" in lines[0], lines
 
 
-def test_the_check_runs_an_lr_only_graph_against_its_module(exported, lr_only):
+def test_the_check_runs_an_lr_only_graph_against_its_module(knob_graph):
     import onnx
 
-    proto = onnx.load(str(lr_only))
+    proto = onnx.load(str(knob_graph[1]))
     diffusion = ResShift.from_config(DiffusionConfig()).respace(1)
-    own = OneStepSampler(load_model(exported[0])[0], diffusion, 4)
-    check_graph(LrOnlySampler(own), proto)  # its own: fine
+    own = OneStepSampler(at_level(load_model(knob_graph[0])[0], 0.5), diffusion, 2.5)
+    check_graph(LrOnlySampler(own, seed=2), proto)  # its own: fine
     with pytest.raises(UserError, match="differs from PyTorch"):
         check_graph(LrOnlySampler(own, seed=1), proto)  # another seed fixed
     with pytest.raises(UserError, match="inputs are lr, not the module's"):
