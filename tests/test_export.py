@@ -381,7 +381,7 @@ def test_a_knob_model_alone_in_its_graph_at_a_non_integer_scale(knob_graph):
 
 def test_upscaler_runs_an_lr_only_graph_on_whole_images(knob_graph):
     graph, rgb = knob_graph[1], smooth_image(30, 45, seed=4)
-    up = Upscaler.load(graph, seed=2)
+    up = Upscaler.load(graph)
     assert up.engine.lr_only and up.engine.fixed_seed == 2 and up.scale == 2.5
     got = up.upscale(rgb)
     want = run_lr_only(graph, rgb[None])[0]
@@ -409,6 +409,8 @@ def test_an_lr_only_graph_refuses_another_seed_in_one_line(exported, knob_graph,
     assert len(lines) == 1 and "seed 5: knob.onnx is an lr-only graph" in lines[0], lines
     assert not (tmp_path / "out").exists()
     assert upscale_main([*args, "--seed", "2", "--tile", "100"]) == 0  # whole, not refused
+    assert upscale_main([*args, "-o", str(tmp_path / "own")]) == 0  # its own seed by default
+    assert Upscaler.load(graph).defaults.seed == 2
     assert main([str(exported[0]), str(tmp_path / "x.onnx"), "--seed", "2"]) == 2
     lines = error_lines(capsys)
     assert len(lines) == 1 and "only an --lr-only graph fixes its seed" in lines[0], lines

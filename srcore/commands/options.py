@@ -13,8 +13,13 @@ from srcore.config.schema import DEVICES, SAMPLERS, SEED
 
 def spec_of(args: argparse.Namespace) -> SamplingSpec:
     """The spec of a command line made with add_sampling_options (and --seed, --scale)."""
+    return SamplingSpec(**options_of(args))
+
+
+def options_of(args: argparse.Namespace) -> dict:
+    """The SamplingSpec fields a command line sets (an option left at None is not set)."""
     names = {f.name for f in fields(SamplingSpec)}
-    return SamplingSpec(**{k: v for k, v in vars(args).items() if k in names})
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
 
 
 def add_sampling_options(

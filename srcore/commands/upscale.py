@@ -25,13 +25,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from srcore.commands.options import add_sampling_options, scale_value, seed_value, spec_of
+from srcore.commands.options import add_sampling_options, options_of, scale_value, seed_value
 from srcore.common.cli import USER_ERRORS, HelpFormatter, call, one_line
 from srcore.common.errors import UserError
 from srcore.common.images import IMAGE_SUFFIXES
@@ -88,7 +87,11 @@ def parser() -> argparse.ArgumentParser:
         type=scale_value,
         help="the enlargement, e.g. 2.5, for a model trained over a range (default: the model's)",
     )
-    ap.add_argument("--seed", type=seed_value, default=0, help="the seed of the sampling noise")
+    ap.add_argument(
+        "--seed",
+        type=seed_value,
+        help="the seed of the sampling noise (default: 0, or the one an --lr-only graph fixes)",
+    )
     add_sampling_options(ap, tile=TILE)
     ap.add_argument(
         "--backend",
@@ -103,8 +106,7 @@ def load_upscaler(args: argparse.Namespace) -> Upscaler:
     """The Upscaler the options name, its defaults the options' SamplingSpec."""
     default = "models/model.onnx" if args.backend == "onnx" else "models/model.pt"
     path = args.model or Path(default)
-    options = asdict(spec_of(args))
-    return Upscaler.load(path, args.device, args.backend, **options)
+    return Upscaler.load(path, args.device, args.backend, **options_of(args))
 
 
 def upscale(args: argparse.Namespace) -> int:

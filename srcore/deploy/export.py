@@ -19,13 +19,13 @@ network call, the crop. A multi-scale model is exported at one scale (--scale, d
 own). The scale, the size multiple and the source model are stored in the file's metadata, which
 srcore-upscale --backend onnx reads (srcore.deploy.onnx_backend).
 
---lr-only: a graph of `lr` alone (N, h, w free), for tools that feed an ONNX upscaler the image
-only (chaiNNer, the onnxruntime apps). srcore.deploy.onnx_check.LrOnlySampler makes the other inputs
+--lr-only: a graph of `lr` alone (N, h, w free), for tools that feed an ONNX upscaler the image only
+(chaiNNer, the onnxruntime apps). srcore.deploy.onnx_check.LrOnlySampler makes the other inputs
 inside (--seed, default 0, fixed; origin 0; every row and column), so its `sr` is the five-input
-graph's whole image at that seed. Its metadata adds `inputs` (lr) and `seed`. srcore-upscale runs it
-on whole images and refuses another seed; a tool that tiles the image itself gives every tile the
-noise of a top-left corner. Before writing, srcore.deploy.onnx_check.check_graph runs either graph
-against its PyTorch module.
+graph's whole image at that seed. Its metadata adds `inputs` (lr) and `seed`. srcore-upscale and
+srcore.Upscaler run it on whole images at that seed (another one given is refused); a tool that
+tiles the image itself gives every tile the noise of a top-left corner. Before writing,
+srcore.deploy.onnx_check.check_graph runs either graph against its PyTorch module.
 """
 
 from __future__ import annotations

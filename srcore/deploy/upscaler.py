@@ -77,7 +77,10 @@ class Upscaler:
             if device == "cuda":
                 raise UserError("device cuda: an ONNX graph runs on the CPU (allowed: auto, cpu)")
             check_onnx_options(defaults)  # before the graph loads
-            return cls(OnnxSampler(path), defaults)
+            graph = OnnxSampler(path)
+            if graph.lr_only and "seed" not in options:  # the seed it fixes, unless told another
+                defaults = defaults.updated(seed=graph.fixed_seed)
+            return cls(graph, defaults)
         return cls(TrainedModel.load(path, pick_device(device)), defaults)
 
     @property
