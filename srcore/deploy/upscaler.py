@@ -121,16 +121,17 @@ class Upscaler:
     ) -> Picture:
         """The picture enlarged as `spec` says (None: the defaults), by srcore.data.degrade's size
         rule, at its own bit depth, greyscale and alpha kept."""
-        spec = self.spec(spec or self.defaults)
+        spec = spec or self.defaults
         if isinstance(self.engine, OnnxSampler):
+            spec = onnx_spec(self.engine, spec)
             lr = (picture.rgb / (65535.0 if picture.deep else 255.0)).astype(np.float32)
             sr = self.engine.enlarge(lr, spec.seed, spec.tile, spec.overlap, progress)
             return finish_picture(picture, sr if picture.deep else _to_uint8(sr))
+        sampler = self.engine.sampler(spec)  # resolved and checked once, here
         lr = picture.rgb if not picture.deep else (picture.rgb / DEEP).astype(np.float32)
-        y0 = upsample(lr, spec.scale)
+        y0 = upsample(lr, sampler.spec.scale)
         if picture.deep:
             y0 = y0.clip(0, 255)
-        sampler = self.engine.sampler(spec)
         if self._turns is None:
             return finish_picture(picture, sampler.enlarge(y0, progress))
         with self._turns:
