@@ -23,8 +23,10 @@ from srcore.config.schema import Params, weight_settings
 from srcore.data.batches import PatchBatches, whole_image_y0
 from srcore.data.cache import read_index
 from srcore.data.realworld import RealPatches
+from srcore.diffusion.resshift import ResShift
 from srcore.net.checkpoint import save_checkpoint
 from srcore.net.device import pick_device
+from srcore.train.levels import fit_level_head
 from srcore.train.loop import train
 from srcore.train.ranks import distributed
 from srcore.train.resume import code_fingerprint, resumable_checkpoint, run_identity
@@ -78,9 +80,13 @@ def batches(p: Params, prepared: Path) -> tuple[PatchBatches, PatchBatches | Non
     """The training batches (real-degraded and multi-scale as the params say) and the fixed
     validation patches, scored on the LR the model is trained for, as the evaluate stage does."""
     index, cache = prepared / "index.csv", prepared / "cache"
-    real = RealPatches(p.real, p.prepare.scale) if p.train.degradation == "real" else None
-    train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
     t = p.train
+    real = (
+        None
+        if t.degradation == "bicubic"
+        else RealPatches(p.real_of(t.degradation), p.prepare.scale)
+    )
+    train_rows, valid_rows = read_index(index, "train"), read_index(index, "valid")
     integer = {"integer_share": t.integer_share, "integer_bias": t.integer_bias}
     args = (cache, train_rows, "train", t.batch_size, t.seed, real)
     train_data = PatchBatches(*args, scales=p.model.scales, levels=p.model.cleanup, **integer)
@@ -90,6 +96,14 @@ def batches(p: Params, prepared: Path) -> tuple[PatchBatches, PatchBatches | Non
     args = (cache, "valid", names, p.prepare.scale, t.degradation, p.real)
     y0_of = whole_image_y0(*args) if real else None
     return train_data, PatchBatches(cache, valid_rows, "valid", 8, 0, y0_of=y0_of)  # seed 0 draws
+
+
+def fit_head(model, p: Params, train_data: PatchBatches) -> None:
+    """A clean-up model's level head, fitted on its own per-level gains (srcore.train.levels)."""
+    if hasattr(model, "level_head"):
+        diffusion = ResShift.from_config(p.diffusion)
+        error = fit_level_head(model, diffusion, train_data, p.train.steps)
+        print(f"level head: predicts each level's gain within {error:.2f} dB (rms, held out)")
 
 
 def main() -> int:
@@ -131,6 +145,7 @@ def main() -> int:
         found or False,
     )
     if live is not None:
+        fit_head(model, p, train_data)
         save_checkpoint(
             MODEL,
             model,

@@ -8,7 +8,9 @@
 #   STUDY                 the study's folder, from the root (studies/NAME): its table goes there
 #   DATA                  the datasets folder: the run script's first argument, a folder with
 #                         Set5/ and Set14/ (default ../shared/datasets, from the root)
-#   BENCH                 the -S setting that scores Set5 and Set14 besides the validation images
+#   BENCH                 the -S settings that score Set5 and Set14 besides the validation images,
+#                         with BEFORE: the defaults the studies before studies/photo ran under
+#   PHOTO_BENCH           Set5 and Set14 scored under today's defaults (studies/photo)
 #   X4                    BENCH and an x4 model alone on 128-pixel patches, as the photo studies
 #                         train (model.scales [], evaluate.scales [], prepare.patch 128)
 #   KNOB                  the -S settings of the clean-up knob (model.cleanup on real LR)
@@ -31,7 +33,19 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 STUDY=${STUDY#"$PWD"/}
 DATA=$(cd "${1:-../shared/datasets}" && pwd)
 
-BENCH=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]")
+# The defaults the studies before studies/photo ran under (the real group at Real-ESRGAN's ranges,
+# the auto keys at the clean model's values, the knob off): pinned first, so that their settings
+# (set after, the last -S of a key wins) still mean what they meant.
+BEFORE=(-S train.steps=1500 -S train.final_share=0 -S model.cleanup=false -S prepare.patch=192
+  -S "model.scales=[1,4]" -S "evaluate.scales=[2,3]" -S evaluate.cleanup=1
+  -S "evaluate.degradations=[bicubic,real]" -S real.antialias=false
+  -S "real.blur_sigma=[0.2,3]" -S real.sinc_prob=0.1 -S "real.resize_range=[0.15,1.5]"
+  -S "real.noise_range=[1,30]" -S "real.poisson_range=[0.05,3]" -S "real.jpeg_range=[30,95]"
+  -S real.second_blur_prob=0.8 -S "real.blur_sigma2=[0.2,1.5]" -S "real.resize_range2=[0.3,1.2]"
+  -S "real.noise_range2=[1,25]" -S "real.poisson_range2=[0.05,2.5]" -S "real.jpeg_range2=[30,95]"
+  -S real.final_sinc_prob=0.8)
+BENCH=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]" "${BEFORE[@]}")
+PHOTO_BENCH=(-S "evaluate.benchmarks=[$DATA/Set5,$DATA/Set14]")  # today's defaults (studies/photo)
 X4=("${BENCH[@]}" -S "model.scales=[]" -S "evaluate.scales=[]" -S prepare.patch=128)
 KNOB=(-S train.degradation=real -S model.cleanup=true)
 

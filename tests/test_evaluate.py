@@ -1,4 +1,3 @@
-import itertools
 import json
 from dataclasses import replace
 
@@ -13,7 +12,7 @@ from srcore.config.params import default_params_yaml, load_params, load_real_gro
 from srcore.config.sampling import SamplingSpec
 from srcore.config.schema import DiffusionConfig, RealConfig
 from srcore.data.degrade import degrade, upsample
-from srcore.diffusion.loader import Sampler
+from srcore.diffusion.loader import Sampler, TrainedModel
 from srcore.diffusion.resshift import ResShift
 from srcore.eval.metrics import score
 from srcore.eval.scoring import evaluate_images, folder_items
@@ -186,21 +185,26 @@ def test_a_multi_scale_model_from_the_command_line(tmp_path):
     assert main(["--model", str(model), "--scale", "5", "--hr-dir", str(hr), "--out", "x"]) == 2
 
 
-def test_a_clean_up_model_is_told_its_inputs_level_or_the_one_given(tmp_path):
+def test_a_clean_up_model_is_told_the_level_it_estimates_or_the_one_given(tmp_path):
     hr = tmp_path / "hr"
     hr.mkdir()
     Image.fromarray(smooth_image(48, 64)).save(hr / "a.png")
     model = tmp_path / "knob.pt"
     save_checkpoint(model, tiny_model(cleanup=True), DiffusionConfig(), scale=4)
-    scores = {}
-    for degradation, level in itertools.product(("bicubic", "real"), (None, "0", "1")):
-        out = tmp_path / f"{degradation}{level}.json"
-        args = ["--model", str(model), "--hr-dir", str(hr), "--out", str(out), "--steps", "1"]
-        told = [] if level is None else ["--cleanup", level]
-        assert main([*args, "--degradation", degradation, *told]) == 0
-        scores[degradation, level] = json.loads(out.read_text())["psnr_y"]
-    assert scores["bicubic", None] == scores["bicubic", "0"] != scores["bicubic", "1"]
-    assert scores["real", None] == scores["real", "1"] != scores["real", "0"]
+    trained, scores = TrainedModel.load(model), {}
+    for degradation in ("bicubic", "real"):
+        ((_, _, y0),) = folder_items(hr, 4, degradation)
+        estimated = f"{trained.level_of(y0):g}"
+        for level in (None, "auto", "0", "1", estimated):
+            out = tmp_path / f"{degradation}{level}.json"
+            args = ["--model", str(model), "--hr-dir", str(hr), "--out", str(out), "--steps", "1"]
+            told = [] if level is None else ["--cleanup", level]
+            assert main([*args, "--degradation", degradation, *told]) == 0
+            scores[degradation, level] = json.loads(out.read_text())["psnr_y"]
+        default = "0" if degradation == "bicubic" else "1"  # as the evaluate stage tells them
+        assert scores[degradation, None] == scores[degradation, default]
+        assert scores[degradation, "auto"] == scores[degradation, estimated]
+        assert scores[degradation, "0"] != scores[degradation, "1"]
     bicubic = ["--bicubic", "--hr-dir", str(hr), "--out", str(tmp_path / "b.json")]
     assert main([*bicubic, "--cleanup", "0.5"]) == 2  # a level is for a model
     assert not (tmp_path / "b.json").exists()

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from srcore.data import kernels
 
@@ -81,3 +82,88 @@ def test_random_kernels_are_drawn_from_the_key_with_odd_sides_of_7_to_21():
         for i in range(9)
     ]
     assert min(wide) > max(narrow)  # the sigma range is what sets the spread
+
+
+# Real-ESRGAN's published blur family, written out from its training options
+# (options/train_realesrnet_x4plus.yml: kernel_list, kernel_prob, sinc_prob, blur_sigma,
+# betag_range, betap_range) and its dataset (realesrgan/data/realesrgan_dataset.py: sides 7..21,
+# sinc cutoffs pi/3..pi below side 13, pi/5..pi from 13), independently of srcore's constants.
+PUBLISHED_KINDS = {
+    "iso": 0.45,
+    "aniso": 0.25,
+    "generalized_iso": 0.12,
+    "generalized_aniso": 0.03,
+    "plateau_iso": 0.12,
+    "plateau_aniso": 0.03,
+}
+PUBLISHED_SIDES = (7, 9, 11, 13, 15, 17, 19, 21)
+SINC, SIGMA, BETA_G, BETA_P = 0.1, (0.2, 3.0), (0.5, 4.0), (1.0, 2.0)
+N = 6000
+ALPHA = 1e-3  # a fixed seed makes each test deterministic; a wrong value fails far below this
+
+
+@pytest.fixture(scope="module")
+def draws():
+    rng = np.random.default_rng(2021)
+    return [kernels.draw_kernel(rng, SIGMA, SINC) for _ in range(N)]
+
+
+def _uniform(values, lo: float, hi: float) -> float:
+    """The Kolmogorov-Smirnov p-value of `values` against the uniform law on [lo, hi]."""
+    return stats.kstest(values, stats.uniform(lo, hi - lo).cdf).pvalue
+
+
+def test_kinds_are_drawn_with_real_esrgans_chances(draws):
+    names = ["sinc", *PUBLISHED_KINDS]
+    counts = [sum(d.kind == k for d in draws) for k in names]
+    expected = [SINC * N] + [(1 - SINC) * p * N for p in PUBLISHED_KINDS.values()]
+    assert stats.chisquare(counts, expected).pvalue > ALPHA
+
+
+def test_sides_are_drawn_evenly_from_7_to_21(draws):
+    counts = [sum(d.size == s for d in draws) for s in PUBLISHED_SIDES]
+    assert sum(counts) == N and stats.chisquare(counts).pvalue > ALPHA
+
+
+def test_sigmas_and_angles_are_uniform_in_real_esrgans_ranges(draws):
+    blurs = [d for d in draws if d.kind != "sinc"]
+    assert _uniform([d.sx for d in blurs], *SIGMA) > ALPHA
+    iso = [d for d in blurs if "aniso" not in d.kind]
+    aniso = [d for d in blurs if "aniso" in d.kind]
+    assert all(d.sy == d.sx and d.theta == 0 for d in iso)
+    assert _uniform([d.sy for d in aniso], *SIGMA) > ALPHA
+    assert _uniform([d.theta for d in aniso], -np.pi, np.pi) > ALPHA
+
+
+@pytest.mark.parametrize("family, span", [("generalized", BETA_G), ("plateau", BETA_P)])
+def test_shapes_fall_below_or_above_one_with_even_odds(draws, family, span):
+    betas = np.array([d.beta for d in draws if d.kind.startswith(family)])
+    below, above = betas[betas < 1], betas[betas > 1]
+    at_one = len(betas) - len(below) - len(above)  # plateau: uniform(1, 1) below, exactly 1
+    low_half = len(below) + (at_one if span[0] == 1 else 0)
+    assert stats.binomtest(low_half, len(betas), 0.5).pvalue > ALPHA
+    assert _uniform(above, 1, span[1]) > ALPHA
+    if span[0] < 1:
+        assert _uniform(below, span[0], 1) > ALPHA
+    assert all(d.beta == 1 for d in draws if d.kind in ("iso", "aniso"))
+
+
+def test_sinc_cutoffs_widen_from_side_13(draws):
+    sincs = [d for d in draws if d.kind == "sinc"]
+    small = [d.omega for d in sincs if d.size < 13]
+    large = [d.omega for d in sincs if d.size >= 13]
+    assert _uniform(small, np.pi / 3, np.pi) > ALPHA
+    assert _uniform(large, np.pi / 5, np.pi) > ALPHA
+    for side in PUBLISHED_SIDES:  # each side on its own side of the bound
+        lowest = min(d.omega for d in sincs if d.size == side)
+        assert lowest >= np.pi / 3 if side < 13 else lowest < np.pi / 3
+
+
+def test_a_draw_makes_the_kernel_it_names():
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        d = kernels.draw_kernel(rng, SIGMA, 0.5)
+        k = d.kernel()
+        assert k.shape == (d.size, d.size) and k.sum() == pytest.approx(1.0)
+        if d.kind in ("iso", "aniso"):
+            assert np.allclose(k, kernels.gaussian(d.size, d.sx, d.sy, d.theta))

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from srcore.config.params import ParamError, parse
+from srcore.config.schema import Params
 from tests.conftest import REPO
 
 
@@ -19,7 +20,7 @@ def default_params() -> dict:
     "key,value,words",
     [
         ("kappa", -1.0, "kappa = -1.0 is not allowed: must be a number > 0"),
-        ("train.steps", 0, "train.steps = 0 is not allowed: must be an integer >= 1"),
+        ("train.steps", 0, "train.steps = 0 is not allowed: must be auto or an integer >= 1"),
         ("diffusion.steps", 0, "diffusion.steps = 0"),
         ("prepare.scale", 5, "prepare.scale = 5 is not allowed: must be one of: 2, 3, 4"),
         ("prepare.patch", 50, "prepare.patch = 50 is not allowed: must be a multiple of 64"),
@@ -57,17 +58,29 @@ def default_params() -> dict:
             "real.resize_chances = [0.5, 0.5, 0.5] is not allowed: must be 3 probabilities",
         ),
         ("real.sinc_prob", 1.5, "real.sinc_prob = 1.5 is not allowed: must be a number in [0, 1]"),
-        ("model.scales", [4], "model.scales = [4] is not allowed: must be [] or two numbers"),
-        ("model.scales", [2, 2], "model.scales = [2, 2] is not allowed: must be [] or two"),
+        (
+            "model.scales",
+            [4],
+            "model.scales = [4] is not allowed: must be auto or [] or two numbers",
+        ),
+        ("model.scales", [2, 2], "model.scales = [2, 2] is not allowed: must be auto or [] or two"),
         ("model.scales", [0.5, 4], "model.scales = [0.5, 4] is not allowed"),
         (
             "model.scale_input",
             "affine",
             "model.scale_input = 'affine' is not allowed: must be one of",
         ),
-        ("evaluate.scales", [2, 2], "evaluate.scales = [2, 2] is not allowed: must be a list of"),
+        (
+            "evaluate.scales",
+            [2, 2],
+            "evaluate.scales = [2, 2] is not allowed: must be auto or a list of",
+        ),
         ("evaluate.scales", [9], "evaluate.scales = [9] is not allowed"),
-        ("evaluate.cleanup", 1.5, "evaluate.cleanup = 1.5 is not allowed: must be a number in [0"),
+        (
+            "evaluate.cleanup",
+            1.5,
+            "evaluate.cleanup = 1.5 is not allowed: must be auto or a number in [0",
+        ),
         ("evaluate.degradations", ["real", "real"], "evaluate.degradations = ['real', 'real']"),
         ("evaluate.degradations", ["real"], "evaluate.degradations = ['real'] is not allowed"),
         (
@@ -137,10 +150,37 @@ def test_a_stage_stops_with_one_line_before_heavy_work(tmp_path):
     assert r.stderr.strip() == "error: params.yaml: kappa = -2 is not allowed: must be a number > 0"
 
 
-def test_the_clean_up_knob_needs_real_training():
+def test_the_clean_up_knob_is_on_by_default_exactly_when_training_on_degraded_lr():
     p = default_params()
-    p["model"]["cleanup"] = True
-    with pytest.raises(ParamError, match="model.cleanup = True .* false unless train.degradation"):
+    assert p["model"]["cleanup"] == "auto" and not parse(p).model.cleanup
+    for degradation in ("real", "realesrgan"):
+        p["train"]["degradation"] = degradation
+        assert parse(p).model.cleanup is True
+    p["model"]["cleanup"] = False  # the plain real model
+    assert parse(p).model.cleanup is False
+    p["model"]["cleanup"], p["train"]["degradation"] = True, "bicubic"
+    with pytest.raises(ParamError, match="model.cleanup = True .* auto or false when"):
         parse(p)
-    p["train"]["degradation"] = "real"
-    assert parse(p).model.cleanup
+
+
+def _recipe(p: Params) -> tuple:
+    return (
+        p.prepare.patch,
+        p.model.scales,
+        p.model.cleanup,
+        p.train.steps,
+        p.train.final_share,
+        p.evaluate.scales,
+    )
+
+
+def test_auto_keys_are_the_clean_model_on_bicubic_lr_and_the_photo_recipe_on_degraded_lr():
+    p = default_params()
+    assert _recipe(parse(p)) == (192, (1.0, 4.0), False, 1500, 0.0, (2.0, 3.0))
+    assert _recipe(Params()) == _recipe(parse(p))  # configs made in code: the clean model's
+    for degradation in ("real", "realesrgan"):
+        p["train"]["degradation"] = degradation
+        assert _recipe(parse(p)) == (128, (), True, 3000, 1.0, ())
+    p["train"]["steps"], p["model"]["scales"] = 6000, [1, 4]  # a key set explicitly wins
+    p["evaluate"]["scales"] = [2]
+    assert _recipe(parse(p)) == (128, (1.0, 4.0), True, 6000, 1.0, (2.0,))

@@ -8,10 +8,11 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+import skimage.data
 import torch
 from PIL import Image
 
-from srcore.config.schema import RealConfig
+from srcore.config.schema import REALESRGAN, RealConfig
 from srcore.data import kernels, realworld
 from srcore.data.batches import PatchBatches, TrainSteps
 from srcore.data.cache import INDEX_COLUMNS, save_array
@@ -140,6 +141,7 @@ def test_an_antialiased_shrink_removes_what_the_plain_one_folds_back(mode):
 
 
 GENTLE = RealConfig(  # almost no degradation: each test below turns one setting up
+    antialias=False,
     blur_sigma=(0.1, 0.1),
     blur_sigma2=(0.1, 0.1),
     sinc_prob=0.0,
@@ -218,19 +220,6 @@ def test_the_pipeline_is_a_function_of_its_key_and_degrades_more_than_bicubic():
     assert np.mean([psnr(a, hr) for a in one]) < clean - 1
 
 
-def test_degrade_named_is_the_bicubic_degradation_bit_for_bit_and_keys_real_by_name():
-    hr = smooth_image(64, 80)
-    assert np.array_equal(
-        realworld.degrade_named(hr, 4, "bicubic", RealConfig(), "a")[1], degrade(hr, 4)[2]
-    )
-    a = realworld.degrade_named(hr, 4, "real", RealConfig(), "a.png")[1]
-    assert np.array_equal(a, realworld.degrade_named(hr, 4, "real", RealConfig(), "a.png")[1])
-    assert not np.array_equal(a, realworld.degrade_named(hr, 4, "real", RealConfig(), "b.png")[1])
-    assert not np.array_equal(
-        a, realworld.degrade_named(hr, 4, "real", RealConfig(), "a.png", 1)[1]
-    )
-
-
 def _patches(tmp_path, real: RealPatches | None, batch_size: int = 4) -> PatchBatches:
     img = smooth_image(64, 64)
     save_array(tmp_path / "train" / "a.png.hr.npy", img)
@@ -298,21 +287,28 @@ def test_loader_workers_serve_the_batches_of_the_training_thread(tmp_path):
             assert torch.equal(a, b)
 
 
-# sha256 of real_lr on six keys, reference and antialiased, made by the code before the clean-up
-# level existed: level 1 is that pipeline, bit for bit
+# sha256 of real_lr on six keys, Real-ESRGAN's reference and antialiased, made by the code before
+# the clean-up level existed: level 1 is that pipeline, bit for bit
 LEVEL_ONE = "679556e51a773e98cc9bbd3d1bedd7686c346684a7e4f77c51ff3c3055e89e31"
 
 
-def test_level_one_is_the_pipeline_and_level_zero_the_clean_lr():
+def test_level_one_is_the_pipeline():
     digest = hashlib.sha256()
     for key in range(6):
         hr = smooth_image(96, 128, seed=key)
-        for cfg in (RealConfig(), RealConfig(antialias=True)):
+        for cfg in (REALESRGAN, dataclasses.replace(REALESRGAN, antialias=True)):
             digest.update(realworld.real_lr(hr, (24, 32), cfg, generator(7, key), 1.0).tobytes())
-        assert np.array_equal(
-            realworld.real_lr(hr, (24, 32), RealConfig(), generator(7, key), 0.0), degrade(hr, 4)[1]
-        )
     assert digest.hexdigest() == LEVEL_ONE
+
+
+@pytest.mark.parametrize("cfg", [REALESRGAN, RealConfig()], ids=["realesrgan", "real"])
+def test_the_knob_is_continuous_at_zero_on_a_textured_photo(cfg):
+    # a textured crop (hair, fabric, the flag): a lost pixel or an extra resize shows at once
+    hr = np.ascontiguousarray(skimage.data.astronaut()[60:252, 150:342])
+    clean = degrade(hr, 4)[1].astype(float)
+    for key in range(16):
+        near_zero = realworld.real_lr(hr, (48, 48), cfg, generator(5, key), 1e-6)
+        assert np.abs(near_zero - clean).mean() < 0.2  # grey levels, every key
 
 
 def test_the_level_scales_every_steps_change():
@@ -322,7 +318,7 @@ def test_the_level_scales_every_steps_change():
         level: np.mean(
             [
                 np.abs(
-                    realworld.real_lr(hr, (32, 32), RealConfig(), generator(k), level).astype(float)
+                    realworld.real_lr(hr, (32, 32), REALESRGAN, generator(k), level).astype(float)
                     - clean
                 ).mean()
                 for k in range(8)
@@ -331,7 +327,7 @@ def test_the_level_scales_every_steps_change():
         for level in (0.0, 0.01, 0.25, 0.5, 1.0)
     }
     errors = list(mean_error.values())
-    assert errors[0] == 0 and errors[1] < 1.5  # continuous at 0 (the float path, not Pillow's)
+    assert errors[0] == 0 and errors[1] < 0.2  # continuous at 0 (the float path, not Pillow's)
     assert all(a < b for a, b in zip(errors[1:], errors[2:]))  # and growing with the level
 
 

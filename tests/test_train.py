@@ -210,7 +210,7 @@ def test_every_degradation_setting_is_part_of_a_real_run_and_none_of_a_bicubic_o
     base = weight_settings(Params(train=real))
     assert {f"real.{f}" for f in RealConfig.__dataclass_fields__} <= set(base)
     for change, key in (
-        ({"jpeg_range": (50.0, 95.0)}, "real.jpeg_range"),
+        ({"jpeg_range": (40.0, 95.0)}, "real.jpeg_range"),
         ({"final_sinc_prob": 0.0}, "real.final_sinc_prob"),
     ):
         other = weight_settings(Params(train=real, real=RealConfig(**change)))
@@ -220,7 +220,7 @@ def test_every_degradation_setting_is_part_of_a_real_run_and_none_of_a_bicubic_o
         not any(k.startswith("real.") for k in bicubic)
         and bicubic["train.degradation"] == "bicubic"
     )
-    assert weight_settings(Params(real=RealConfig(jpeg_range=(50.0, 95.0)))) == bicubic
+    assert weight_settings(Params(real=RealConfig(jpeg_range=(40.0, 95.0)))) == bicubic
 
 
 def test_cadence_and_device_changes_still_resume(tmp_path, tiny_data, capsys):

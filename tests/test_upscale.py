@@ -6,9 +6,9 @@ from PIL import Image
 
 from srcore.commands.upscale import main
 from srcore.config.schema import DiffusionConfig, ModelConfig
-from srcore.data.degrade import bicubic_resize
+from srcore.data.degrade import bicubic_resize, upsample
 from srcore.deploy.pictures import read_picture
-from srcore.diffusion.loader import CLEANUP
+from srcore.diffusion.loader import CLEANUP, TrainedModel
 from srcore.net.checkpoint import save_checkpoint
 from srcore.net.unet import DualDomainUNet
 from tests.helpers.images import deep_rgb, png_header_only
@@ -220,13 +220,15 @@ def test_the_clean_up_level_is_set_on_the_command_line(tmp_path, model_file, cap
     img = tmp_path / "a.png"
     Image.fromarray(smooth_image(24, 32)).save(img)
     outs = {}
-    for level in ("0", "0.5", f"{CLEANUP:g}", None):
+    estimated = TrainedModel.load(knob).level_of(upsample(smooth_image(24, 32), 4))
+    for level in ("0", "0.5", "auto", f"{estimated:g}", None):
         out = tmp_path / f"out{level}"
         told = [] if level is None else ["--cleanup", level]
         assert main([str(img), "-o", str(out), "--model", str(knob), *told]) == 0
         outs[level] = np.asarray(Image.open(out / "a.png"))
     assert not np.array_equal(outs["0"], outs["0.5"])
-    assert np.array_equal(outs[None], outs[f"{CLEANUP:g}"])  # the default
+    assert CLEANUP == 0 and np.array_equal(outs[None], outs["0"])  # the default
+    assert np.array_equal(outs["auto"], outs[f"{estimated:g}"])  # told what its head estimates
     capsys.readouterr()
     args = [str(img), "-o", str(tmp_path / "no"), "--cleanup", "0.5"]
     assert main([*args, "--model", str(model_file)]) == 2
@@ -237,5 +239,5 @@ def test_the_clean_up_level_is_set_on_the_command_line(tmp_path, model_file, cap
     assert "srcore-export --cleanup" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([str(img), "-o", str(tmp_path / "no"), "--model", str(knob), "--cleanup", "1.5"])
-    assert "--cleanup: 1.5: allowed a number in [0, 1]" in capsys.readouterr().err
+    assert "--cleanup: 1.5: allowed auto or a number in [0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()

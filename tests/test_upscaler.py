@@ -68,7 +68,7 @@ def test_options_change_the_result_and_defaults_come_from_load(knob_model):
     base = up.upscale(lr, scale=2)
     assert base.shape == (48, 64, 3) and up.scale == 4  # the model's own scale by default
     assert np.array_equal(base, up.upscale(lr, scale=2))  # deterministic
-    for other in ({"seed": 4}, {"cleanup": 0.0}, {"steps": 1}, {"scale": 2.5}):
+    for other in ({"seed": 4}, {"cleanup": 0.6}, {"steps": 1}, {"scale": 2.5}):  # default 0
         assert not np.array_equal(up.upscale(lr, **{"scale": 2, **other}), base), other
     seeded = srcore.Upscaler.load(knob_model, device="cpu", steps=2, seed=4)
     assert np.array_equal(seeded.upscale(lr, scale=2), up.upscale(lr, scale=2, seed=4))

@@ -23,10 +23,12 @@ from srcore.common.atomic import write_json
 from srcore.common.cli import HelpFormatter, call
 from srcore.common.errors import UserError
 from srcore.config.params import load_real_group
-from srcore.config.schema import DEGRADATIONS, RealConfig
+from srcore.config.sampling import CLEANUP
+from srcore.config.schema import EVAL_DEGRADATIONS, EvaluateConfig, RealConfig
 from srcore.diffusion.loader import TrainedModel
 from srcore.eval.lpips import load_lpips
 from srcore.eval.scoring import evaluate_images, folder_items
+from srcore.eval.stage import PIPELINES
 from srcore.net.device import pick_device
 
 
@@ -56,10 +58,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--degradation",
         default="bicubic",
-        choices=DEGRADATIONS,
-        help="how LR is made from each HR image: bicubic, or real (the `real` group's defaults, "
-        "Real-ESRGAN's ranges, or those of --real-params; drawn from (--degradation-seed, "
-        "file name))",
+        choices=EVAL_DEGRADATIONS,
+        help="how LR is made from each HR image (srcore.data.named): bicubic; real (the `real` "
+        "group's defaults, or those of --real-params) or realesrgan (Real-ESRGAN's ranges), drawn "
+        "from (--degradation-seed, file name); or a fixed everyday one: jpeg (quality 75), noise "
+        "(sigma 5), blur (sigma 0.8 LR pixels), blur_jpeg",
     )
     ap.add_argument(
         "--degradation-seed", type=seed_value, default=0, help="seed of the real degradations"
@@ -75,8 +78,17 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="also score LPIPS with the weights in this folder (srcore.eval.lpips)",
     )
-    add_sampling_options(ap, tile=0, cleanup_default="0 with --degradation bicubic, 1 with real")
+    add_sampling_options(
+        ap,
+        tile=0,
+        cleanup_default=f"{EvaluateConfig().cleanup:g} on real and realesrgan, else {CLEANUP:g}",
+    )
     return ap
+
+
+def level_of(degradation: str) -> float:
+    """The level a clean-up model is told by default, as the evaluate stage tells it."""
+    return EvaluateConfig().cleanup if degradation in PIPELINES else CLEANUP
 
 
 def real_group(params_file: Path | None, degradation: str) -> RealConfig | None:
@@ -94,12 +106,11 @@ def evaluate_folder(args: argparse.Namespace) -> int:
     device = pick_device(args.device)  # a device that cannot be used stops even --bicubic
     spec = spec_of(args)
     if args.bicubic and args.cleanup is not None:
-        raise UserError(f"--cleanup {args.cleanup:g}: a level for a model, not with --bicubic")
+        raise UserError(f"--cleanup {args.cleanup}: a level for a model, not with --bicubic")
     real = real_group(args.real_params, args.degradation)
     sampler, scale = None, 4 if spec.scale is None else spec.scale
     if args.model is not None:
-        own_level = 0.0 if args.degradation == "bicubic" else 1.0
-        sampler = TrainedModel.load(args.model, device).sampler(spec, own_level)
+        sampler = TrainedModel.load(args.model, device).sampler(spec, level_of(args.degradation))
         scale = sampler.spec.scale
     items = folder_items(args.hr_dir, scale, args.degradation, real, args.degradation_seed)
     lpips = load_lpips(args.lpips_dir, "--lpips-dir") if args.lpips_dir else None

@@ -14,11 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from srcore.commands.options import cleanup_value, scale_value, seed_value
+from srcore.commands.options import level_value, scale_value, seed_value
 from srcore.common.cli import HelpFormatter, call
 from srcore.common.errors import UserError
-from srcore.config.sampling import CLEANUP, SamplingSpec
-from srcore.deploy.export import OPSET, export_model
+from srcore.config.sampling import SamplingSpec
+from srcore.deploy.export import GRAPH_LEVEL, OPSET, export_model
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,9 +36,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--opset", type=int, default=OPSET, help="the ONNX opset")
     ap.add_argument(
         "--cleanup",
-        type=cleanup_value,
+        type=level_value,
         help="for a model trained with the clean-up knob: the level the graph is told, 0..1 "
-        f"(default {CLEANUP})",
+        f"(default {GRAPH_LEVEL:g}, as srcore-upscale; a graph is told one level, so no auto)",
     )
     ap.add_argument(
         "--lr-only",

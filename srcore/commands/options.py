@@ -7,7 +7,7 @@ import argparse
 from dataclasses import fields
 
 from srcore.config.rules import MAX_SCALE, PROBABILITY
-from srcore.config.sampling import CLEANUP, STEPS, SamplingSpec, as_scale, in_scales, is_level
+from srcore.config.sampling import AUTO, CLEANUP, STEPS, SamplingSpec, as_scale, in_scales, is_level
 from srcore.config.schema import DEVICES, SAMPLERS, SEED
 
 
@@ -39,13 +39,20 @@ def add_sampling_options(
         "--cleanup",
         type=cleanup_value,
         help="for a model trained with the clean-up knob (model.cleanup): how much to clean up, "
-        f"0 (a clean LR: sharpen only) to 1 (the real group's full degradations); default "
-        f"{cleanup_default}",
+        "0 (a clean LR: sharpen only) to 1 (the real group's full degradations), or auto (the "
+        f"level the model estimates from each image); default {cleanup_default}",
     )
 
 
-def cleanup_value(text: str) -> float:
-    """The argparse type of --cleanup: a number in [0, 1], evaluate.cleanup's rule."""
+def cleanup_value(text: str) -> float | str:
+    """The argparse type of --cleanup: auto or a number in [0, 1], evaluate.cleanup's rule."""
+    if text == AUTO:
+        return AUTO
+    return _argument(text, float, is_level, f"{AUTO} or a number {PROBABILITY[1]}")
+
+
+def level_value(text: str) -> float:
+    """The argparse type of a fixed level (srcore-export --cleanup): a number in [0, 1]."""
     return _argument(text, float, is_level, f"a number {PROBABILITY[1]}")
 
 

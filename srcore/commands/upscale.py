@@ -1,7 +1,7 @@
 """Upscale your own images with a trained model.
 
     srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
-                   [--sampler ancestral|ddim] [--samples N] [--ensemble] [--cleanup L]
+                   [--sampler ancestral|ddim] [--samples N] [--ensemble] [--cleanup L|auto]
                    [--tile 1024] [--overlap 32] [--device auto|cpu|cuda] [--backend torch|onnx]
     (or python -m srcore.commands.upscale ...)
 
@@ -34,6 +34,7 @@ from srcore.commands.options import add_sampling_options, options_of, scale_valu
 from srcore.common.cli import USER_ERRORS, HelpFormatter, call, one_line
 from srcore.common.errors import UserError
 from srcore.common.images import IMAGE_SUFFIXES
+from srcore.config.sampling import AUTO
 from srcore.deploy.pictures import read_picture, write_picture
 from srcore.deploy.upscaler import BACKENDS, TILE, Upscaler
 
@@ -118,10 +119,14 @@ def upscale(args: argparse.Namespace) -> int:
         looked = ", ".join(IMAGE_SUFFIXES)
         raise UserError(f"no image files in {', '.join(args.inputs)} (looked for {looked})")
     upscaler = load_upscaler(args)
+    auto = upscaler.spec(upscaler.defaults).cleanup == AUTO
     written, failed, taken, t0 = [], [], set(), time.time()
     for src in tqdm(files, desc="images", unit="img"):
         try:
-            out = upscaler.upscale_picture(read_picture(src), progress=True)
+            picture = read_picture(src)
+            if auto:  # the level each photo gets, so a user sees what was decided
+                tqdm.write(f"{src}: clean-up level {upscaler.cleanup_level(picture):g} (auto)")
+            out = upscaler.upscale_picture(picture, progress=True)
             dst = output_path(src, args.outdir, taken, out.deep)
             jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
             write_picture(dst, out, **({"quality": 95} if jpeg else {}))

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from srcore.common.errors import UserError
+from srcore.config.rules import AUTO
 from srcore.config.schema import GROUPS, Params, RealConfig, tile_fits, tile_rule, yaml_key
 
 
@@ -35,6 +36,7 @@ _TYPES = {
     "tuple[float, ...]": _LIST,
 }
 _TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
+_OR_AUTO = " | str"  # a field typed `X | str` takes auto besides an X
 
 
 def schema() -> dict[str, tuple[str, str, Any]]:
@@ -54,22 +56,35 @@ def _fail(where: str, key: str, value: Any, allowed: str) -> None:
 
 
 def allowed(f) -> str:
-    """What a field allows, in words: 'an integer >= 1', 'a number in (0, 1]', 'one of: 2, 3, 4'."""
-    rule = f.metadata.get("rule")
-    words = _TYPE_WORDS.get(f.type, "a list")
-    if rule is None:
-        return words
-    return f"{words} {rule[1]}" if rule[1].startswith((">", "<", "in ")) else rule[1]
+    """What a field allows, in words: 'an integer >= 1', 'a number in (0, 1]', 'one of: 2, 3, 4';
+    'auto or ...' for a field that takes auto."""
+    rule, base = f.metadata.get("rule"), f.type.removesuffix(_OR_AUTO)
+    words = _TYPE_WORDS.get(base, "a list")
+    if rule is not None:
+        words = f"{words} {rule[1]}" if rule[1].startswith((">", "<", "in ")) else rule[1]
+    return f"{AUTO} or {words}" if f.type.endswith(_OR_AUTO) else words
 
 
 def _check(where: str, key: str, f, value: Any) -> None:
-    rule = f.metadata.get("rule")
+    rule, base = f.metadata.get("rule"), f.type.removesuffix(_OR_AUTO)
+    if f.type.endswith(_OR_AUTO) and value == AUTO:
+        return
     if (
-        (isinstance(value, bool) and f.type != "bool")
-        or not isinstance(value, _TYPES[f.type])
+        (isinstance(value, bool) and base != "bool")
+        or not isinstance(value, _TYPES[base])
         or (rule and not rule[0](value))
     ):
         _fail(where, key, value, allowed(f))
+
+
+def _typed(f, v: Any) -> Any:
+    """A checked params.yaml value as its field holds it: tuples, floats (auto stays auto)."""
+    base = f.type.removesuffix(_OR_AUTO)
+    if v == AUTO and f.type.endswith(_OR_AUTO):
+        return v
+    if base == "tuple[float, ...]":
+        return tuple(float(x) for x in v)
+    return tuple(v) if base.startswith("tuple") else float(v) if base == "float" else v
 
 
 def parse(raw: Any, where: str = "params.yaml") -> Params:
@@ -86,14 +101,21 @@ def parse(raw: Any, where: str = "params.yaml") -> Params:
         if key not in flat:
             raise ParamError(f"{where}: missing key {key!r} ({f.metadata['meaning']})")
         _check(where, key, f, flat[key])
-        v = flat[key]
-        if f.type == "tuple[float, ...]":
-            v = tuple(float(x) for x in v)
-        values[group][name] = (
-            tuple(v) if f.type.startswith("tuple") else float(v) if f.type == "float" else v
-        )
+        values[group][name] = _typed(f, flat[key])
+    photo = values["train"]["degradation"] != "bicubic"  # what auto means: the photo model's
+    for group, name, f in known.values():
+        if f.metadata.get("auto") and values[group][name] == AUTO:
+            values[group][name] = f.metadata["auto"][photo]
     p = Params(**{g: cls(**values[g]) for g, cls in GROUPS.items()})
-    _check_together(p, where)
+    try:
+        _check_together(p, where)
+    except ParamError as e:  # a resolved auto: say where the value came from
+        autos = [k for k, (g, n, f) in known.items() if f.metadata.get("auto") and flat[k] == AUTO]
+        said = next((k for k in autos if str(e).startswith(f"{where}: {k} = ")), None)
+        if said is None:
+            raise
+        why = f" ({said} is auto: its value with train.degradation {p.train.degradation})"
+        raise ParamError(str(e) + why) from None
     return p
 
 
@@ -136,8 +158,8 @@ def _check_together(p: Params, where: str) -> None:
             f"a multiple of {m} (the model's stem, depth, DWT and DCT block)",
         )
     _check_scales(p, where)
-    if p.model.cleanup and p.train.degradation != "real":
-        _fail(where, "model.cleanup", True, "false unless train.degradation is real")
+    if p.model.cleanup and p.train.degradation == "bicubic":
+        _fail(where, "model.cleanup", True, "auto or false when train.degradation is bicubic")
     if not tile_fits(p.evaluate.tile, p.evaluate.overlap, m):
         _fail(where, "evaluate.tile", p.evaluate.tile, tile_rule(m) + " (evaluate.overlap)")
     if p.data.source == "folder" and not (p.data.train_dir and p.data.valid_dir):

@@ -12,14 +12,35 @@ from typing import Any
 Rule = tuple[Callable[[Any], bool], str]  # (check, what is allowed, in words)
 
 
+AUTO = "auto"
+
+
 def param(
-    default: Any, meaning: str, rule: Rule | None = None, weights: bool = True, key: str = ""
+    default: Any,
+    meaning: str,
+    rule: Rule | None = None,
+    weights: bool = True,
+    key: str = "",
+    auto: tuple[Any, Any] | None = None,
 ) -> Any:
     """A dataclass field with its one-line meaning, its rule, whether it changes the trained
-    weights, and its params.yaml key when that is not `group.name` (kappa is top level)."""
-    return field(
-        default=default, metadata={"meaning": meaning, "rule": rule, "weights": weights, "key": key}
-    )
+    weights, and its params.yaml key when that is not `group.name` (kappa is top level). `auto`:
+    (on bicubic LR, on degraded LR) - the field defaults to "auto", which takes the first value for
+    the clean model and the second for the photo model (train.degradation real or realesrgan);
+    srcore.config.params resolves it, a config made in code takes the first."""
+    if auto is not None:
+        default = AUTO
+        meaning += f"; auto: {_words(auto[0])} on bicubic LR, {_words(auto[1])} on degraded LR"
+    metadata = {"meaning": meaning, "rule": rule, "weights": weights, "key": key, "auto": auto}
+    return field(default=default, metadata=metadata)
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{v:g}" for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def at_least(lo: float) -> Rule:
@@ -96,6 +117,11 @@ def scale_list(v: list | tuple) -> bool:
 
 class Group:
     """Shared helpers of the parameter groups."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # an auto left in a config made in code: the clean model's value
+            if f.metadata.get("auto") and getattr(self, f.name) == AUTO:
+                object.__setattr__(self, f.name, f.metadata["auto"][0])
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,7 +18,10 @@ from srcore.config.rules import MAX_SCALE, PROBABILITY
 from srcore.config.schema import SAMPLERS, SEED, EvaluateConfig, tile_fits, tile_rule
 
 STEPS = EvaluateConfig().steps  # 1: the best PSNR in the study (more steps: more texture)
-CLEANUP = EvaluateConfig().cleanup  # the level a clean-up model is told when none is given
+# The level a clean-up model is told when none is given: 0, the best measured on photos that are
+# clean, JPEG-compressed or a little noisy (studies/photo); blur and heavier damage want more.
+CLEANUP = 0.0
+AUTO = "auto"  # a clean-up level estimated from each image (srcore.net.level)
 
 
 def as_scale(value: float) -> float:
@@ -48,7 +51,7 @@ class SamplingSpec:
     overlap: int = 32  # overlap of neighbouring tiles, blended smoothly
     seed: int = 0  # seed of the sampling noise
     scale: float | None = None  # the enlargement, in 1..MAX_SCALE
-    cleanup: float | None = None  # clean-up level in [0, 1] (model.cleanup models only)
+    cleanup: float | str | None = None  # level in [0, 1] or auto (model.cleanup models only)
 
     def __post_init__(self) -> None:
         checks = (
@@ -61,8 +64,8 @@ class SamplingSpec:
             ("scale", self.scale is None or in_scales(self.scale), f"a number in 1..{MAX_SCALE}"),
             (
                 "cleanup",
-                self.cleanup is None or is_level(self.cleanup),
-                f"a number {PROBABILITY[1]}",
+                self.cleanup is None or self.cleanup == AUTO or is_level(self.cleanup),
+                f"a number {PROBABILITY[1]} or {AUTO}",
             ),
         )
         for name, ok, allowed in checks:
@@ -74,7 +77,7 @@ class SamplingSpec:
                 object.__setattr__(self, name, int(getattr(self, name)))
         if self.scale is not None:
             object.__setattr__(self, "scale", as_scale(self.scale))
-        if self.cleanup is not None:
+        if self.cleanup not in (None, AUTO):
             object.__setattr__(self, "cleanup", float(self.cleanup))
         object.__setattr__(self, "ensemble", bool(self.ensemble))
 

@@ -37,10 +37,10 @@ DEVICES = ("auto", "cpu", "cuda")  # auto: cuda when available (srcore.net.devic
 SAMPLERS = ("ancestral", "ddim")  # srcore.diffusion.resshift's two ways down the chain
 SCALES = (2, 3, 4)  # the upscaling factors a model can be trained for
 SEED = within(0, 2**31 - 1)  # every RNG seed: numpy's SeedSequence refuses negative ones
-DEGRADATIONS = (
-    "bicubic",
-    "real",
-)  # how LR is made from HR: srcore.data.degrade, srcore.data.realworld
+# How LR is made from HR (srcore.data.named): training takes the first three, evaluation all.
+DEGRADATIONS = ("bicubic", "real", "realesrgan")
+EVERYDAY = ("jpeg", "noise", "blur", "blur_jpeg")  # fixed, milder: what users' photos meet
+EVAL_DEGRADATIONS = DEGRADATIONS + EVERYDAY
 SCALE_INPUTS = ("embedding", "channel", "film")  # how a multi-scale network is told the scale
 EMBEDDED_SCALE_INPUTS = ("embedding", "film")  # the network reads the plane back and embeds it
 
@@ -81,11 +81,12 @@ class DataConfig(Group):
 @dataclass(frozen=True)
 class PrepareConfig(Group):
     scale: int = param(4, "upscaling factor (SCALE)", one_of(*SCALES))
-    patch: int = param(
+    patch: int | str = param(
         192,
         "HR patch side for training and validation patches (the notebook: 256; 192: x2, x3 and x4 "
         "on the HR grid)",
         at_least(16),
+        auto=(192, 128),
     )
     train_patches_per_image: int = param(
         200, "training patches per image (fixed, seeded positions)", at_least(1)
@@ -127,11 +128,12 @@ class ModelConfig(Group):
         "local-amplitude window (AMP_KERNEL); 0 = off",
         (odd_or_zero, "0 or an odd integer >= 3"),
     )
-    scales: tuple[float, ...] = param(
+    scales: tuple[float, ...] | str = param(
         (1.0, 4.0),
         "[low, high]: one model for every scale in this range, drawn per training patch "
         "(prepare.scale inside it); []: prepare.scale alone",
         (scale_range, f"[] or two numbers, 1 <= low < high <= {MAX_SCALE}"),
+        auto=((1.0, 4.0), ()),
     )
     scale_input: str = param(
         "film",
@@ -139,10 +141,11 @@ class ModelConfig(Group):
         "channel (a constant input plane) or film (a scale and shift of every block's features)",
         one_of(*SCALE_INPUTS),
     )
-    cleanup: bool = param(
+    cleanup: bool | str = param(
         False,
-        "a clean-up knob (train.degradation real): each training patch is degraded at a level "
-        "drawn in [0, 1] that the network is told (FiLM); set at inference (--cleanup)",
+        "a clean-up knob: each training patch is degraded at a level drawn in [0, 1] that the "
+        "network is told (FiLM) and estimates (its level head); set at inference (--cleanup)",
+        auto=(False, True),
     )
 
     @property
@@ -218,7 +221,7 @@ class LossConfig(Group):
 
 @dataclass(frozen=True)
 class TrainConfig(Group):
-    steps: int = param(1500, "optimisation steps", at_least(1))
+    steps: int | str = param(1500, "optimisation steps", at_least(1), auto=(1500, 3000))
     batch_size: int = param(8, "patches per step (BATCH_SIZE)", at_least(1))
     lr: float = param(1e-3, "Adam learning rate (the notebook's LEARNING_RATE: 1e-4)", above(0))
     lr_min: float = param(1e-7, "cosine schedule floor", at_least(0))
@@ -242,15 +245,17 @@ class TrainConfig(Group):
         "k ** -integer_bias (0: evenly; 2: x2 59 %, x3 26 %, x4 15 % of them)",
         within(0, 16),
     )
-    final_share: float = param(
+    final_share: float | str = param(
         0.0,
         "share of training patches at the chain's last step t = T, the one a 1-step sampler "
         "(evaluate.steps 1) uses; the others at t uniform in 1..T (0: ResShift's uniform t)",
         PROBABILITY,
+        auto=(0.0, 1.0),
     )
     degradation: str = param(
         "bicubic",
-        "LR of the training patches: bicubic (textbook), real (drawn per patch: the real group)",
+        "LR of the training patches: bicubic (textbook), real (drawn per patch from the real "
+        "group: the photo model), realesrgan (the same at Real-ESRGAN's published ranges)",
         one_of(*DEGRADATIONS),
     )
     checkpoint_every: int = param(
@@ -316,9 +321,11 @@ class EvaluateConfig(Group):
         "HR folders also scored, each under its folder name in metrics.json",
         (folders, "a list of folders, distinct names"),
     )
-    cleanup: float = param(
+    cleanup: float | str = param(
         1.0,
-        "clean-up level a model.cleanup model is told on the real-degraded inputs (bicubic: 0)",
+        "clean-up level a model.cleanup model is told on the real and realesrgan inputs (drawn at "
+        "level 1); the others are told srcore-upscale's default, 0; auto: every input the level "
+        "the model's level head picks",
         PROBABILITY,
     )
     degradation_seed: int = param(
@@ -327,63 +334,93 @@ class EvaluateConfig(Group):
     lpips_dir: str = param(
         "", "folder with LPIPS's AlexNet weights (srcore.eval.lpips); '' skips LPIPS with one line"
     )
-    scales: tuple[float, ...] = param(
+    scales: tuple[float, ...] | str = param(
         (2.0, 3.0),
         "other scales scored (within model.scales), each under x<scale> in metrics.json",
         (scale_list, f"a list of distinct numbers in 1..{MAX_SCALE}"),
+        auto=((2.0, 3.0), ()),
     )
     degradations: tuple[str, ...] = param(
-        ("bicubic", "real"),
-        "LR made from the HR images for scoring; each but bicubic under its name in metrics.json",
+        EVAL_DEGRADATIONS,
+        "LR made from the HR images for scoring (srcore.data.named); each but bicubic under its "
+        "name in metrics.json",
         (
-            lambda v: "bicubic" in v and set(v) <= set(DEGRADATIONS) and len(set(v)) == len(v),
-            "a list of distinct names among: " + ", ".join(DEGRADATIONS) + ", bicubic included",
+            lambda v: "bicubic" in v and set(v) <= set(EVAL_DEGRADATIONS) and len(set(v)) == len(v),
+            "a list of distinct names among: "
+            + ", ".join(EVAL_DEGRADATIONS)
+            + ", bicubic included",
         ),
     )
 
 
 @dataclass(frozen=True)
 class RealConfig(Group):
-    """The real-world degradation (train.degradation: real; evaluate.degradations: real), a
-    two-stage random pipeline in the manner of Real-ESRGAN; the defaults are its published
-    ranges. Sigmas are in pixels of the image they blur, noise in 8-bit levels."""
+    """The real-world degradation of train.degradation real and evaluate.degradations real: a
+    two-stage random pipeline in the manner of Real-ESRGAN. The defaults are the milder,
+    antialiased ranges that trained the best photo model (studies/real_antialias, studies/cleanup);
+    REALESRGAN below holds Real-ESRGAN's published ones. Sigmas are in pixels of the image they
+    blur, noise in 8-bit levels."""
 
-    blur_sigma: tuple[float, ...] = param((0.2, 3.0), "first blur's sigma range", span(0.1, 10))
-    sinc_prob: float = param(0.1, "chance that a blur is a sinc (ringing) filter", PROBABILITY)
+    blur_sigma: tuple[float, ...] = param((0.2, 1.5), "first blur's sigma range", span(0.1, 10))
+    sinc_prob: float = param(0.05, "chance that a blur is a sinc (ringing) filter", PROBABILITY)
     resize_chances: tuple[float, ...] = param(
         (0.2, 0.7, 0.1), "first resize: chances of up, down, keep", CHANCES
     )
     resize_range: tuple[float, ...] = param(
-        (0.15, 1.5), "first resize factor range", span(0.05, 4, 1)
+        (0.5, 1.5), "first resize factor range", span(0.05, 4, 1)
     )
     gaussian_noise_prob: float = param(
         0.5, "chance of Gaussian noise (else Poisson), each stage", PROBABILITY
     )
     gray_noise_prob: float = param(0.4, "chance that the noise is grey (not colour)", PROBABILITY)
-    noise_range: tuple[float, ...] = param((1.0, 30.0), "first Gaussian sigma range", span(0, 255))
-    poisson_range: tuple[float, ...] = param((0.05, 3.0), "first Poisson scale range", span(0, 10))
-    jpeg_range: tuple[float, ...] = param((30.0, 95.0), "first JPEG quality range", span(1, 100))
-    second_blur_prob: float = param(0.8, "chance of the second stage's blur", PROBABILITY)
-    blur_sigma2: tuple[float, ...] = param((0.2, 1.5), "second blur's sigma range", span(0.1, 10))
+    noise_range: tuple[float, ...] = param((1.0, 20.0), "first Gaussian sigma range", span(0, 255))
+    poisson_range: tuple[float, ...] = param((0.05, 2.0), "first Poisson scale range", span(0, 10))
+    jpeg_range: tuple[float, ...] = param((50.0, 95.0), "first JPEG quality range", span(1, 100))
+    second_blur_prob: float = param(0.3, "chance of the second stage's blur", PROBABILITY)
+    blur_sigma2: tuple[float, ...] = param((0.2, 1.0), "second blur's sigma range", span(0.1, 10))
     resize_chances2: tuple[float, ...] = param(
         (0.3, 0.4, 0.3), "second resize (relative to LR): chances of up, down, keep", CHANCES
     )
     resize_range2: tuple[float, ...] = param(
-        (0.3, 1.2), "second resize factor range", span(0.05, 4, 1)
+        (0.7, 1.2), "second resize factor range", span(0.05, 4, 1)
     )
     noise_range2: tuple[float, ...] = param(
-        (1.0, 25.0), "second Gaussian sigma range", span(0, 255)
+        (1.0, 15.0), "second Gaussian sigma range", span(0, 255)
     )
     poisson_range2: tuple[float, ...] = param(
-        (0.05, 2.5), "second Poisson scale range", span(0, 10)
+        (0.05, 1.5), "second Poisson scale range", span(0, 10)
     )
-    jpeg_range2: tuple[float, ...] = param((30.0, 95.0), "second JPEG quality range", span(1, 100))
-    final_sinc_prob: float = param(0.8, "chance of the final sinc filter", PROBABILITY)
+    jpeg_range2: tuple[float, ...] = param((50.0, 95.0), "second JPEG quality range", span(1, 100))
+    final_sinc_prob: float = param(0.1, "chance of the final sinc filter", PROBABILITY)
     antialias: bool = param(
-        False,
+        True,
         "resizes as Pillow's: bilinear and bicubic shrinks antialiased, bicubic with a = -0.5 "
         "(false: Real-ESRGAN's F.interpolate)",
     )
+
+
+# Real-ESRGAN's published pipeline (options/train_realesrnet_x4plus.yml of xinntao/Real-ESRGAN):
+# train.degradation and evaluate.degradations realesrgan.
+REALESRGAN = RealConfig(
+    blur_sigma=(0.2, 3.0),
+    sinc_prob=0.1,
+    resize_chances=(0.2, 0.7, 0.1),
+    resize_range=(0.15, 1.5),
+    gaussian_noise_prob=0.5,
+    gray_noise_prob=0.4,
+    noise_range=(1.0, 30.0),
+    poisson_range=(0.05, 3.0),
+    jpeg_range=(30.0, 95.0),
+    second_blur_prob=0.8,
+    blur_sigma2=(0.2, 1.5),
+    resize_chances2=(0.3, 0.4, 0.3),
+    resize_range2=(0.3, 1.2),
+    noise_range2=(1.0, 25.0),
+    poisson_range2=(0.05, 2.5),
+    jpeg_range2=(30.0, 95.0),
+    final_sinc_prob=0.8,
+    antialias=False,
+)
 
 
 @dataclass(frozen=True)
@@ -418,6 +455,11 @@ class Params:
     real: RealConfig = RealConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     plots: PlotsConfig = PlotsConfig()
+
+    def real_of(self, degradation: str) -> RealConfig:
+        """The ranges a named real pipeline draws from: Real-ESRGAN's for realesrgan, else the
+        real group's."""
+        return REALESRGAN if degradation == "realesrgan" else self.real
 
 
 def yaml_key(group: str, f) -> str:

@@ -20,7 +20,8 @@ from srcore.common.tensors import to_tensor
 from srcore.config.schema import RealConfig
 from srcore.data.cache import load_pair
 from srcore.data.degrade import applied_scale, patch_y0
-from srcore.data.realworld import RealPatches, degrade_named
+from srcore.data.named import degrade_named
+from srcore.data.realworld import RealPatches
 
 _SCALE_TAG = 0x5CA1E  # keeps the scale draws apart from the real degradation's
 _LEVEL_TAG = 0x1E7E1  # and the clean-up levels apart from both
@@ -210,6 +211,6 @@ def whole_image_y0(
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """{image: y0 of the whole cached HR image under `degradation`}, fixed draws from (seed,
-    name) (srcore.data.realworld.degrade_named)."""
+    name) (srcore.data.named.degrade_named)."""
     hr = {n: np.asarray(load_pair(cache, split, n)[0]) for n in names}
     return {n: degrade_named(hr[n], scale, degradation, cfg, n, seed)[1] for n in names}

@@ -8,10 +8,14 @@ With x the offset from the centre and Sigma = R(theta) diag(sx^2, sy^2) R(theta)
     plateau                1 / (1 + q^beta)
     sinc                   the circular low-pass of cutoff omega (ringing and overshoot)
 
-`random_kernel` draws one with Real-ESRGAN's kind probabilities and ranges. numpy and scipy only.
+`draw_kernel` draws one with Real-ESRGAN's kind probabilities and ranges (its published values,
+which tests/test_kernels.py checks by statistical tests); `random_kernel` makes it. numpy and
+scipy only.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import j1
@@ -72,20 +76,55 @@ def _beta(rng: np.random.Generator, span: tuple[float, float]) -> float:
     return rng.uniform(lo, 1) if rng.random() < 0.5 else rng.uniform(1, hi)
 
 
-def random_kernel(
+@dataclass(frozen=True)
+class KernelDraw:
+    """What one draw chose: the kind ("sinc" or one of KINDS), the odd side, the sigmas (pixels),
+    the angle (radians), the shape beta (generalized and plateau kinds) and the sinc's cutoff."""
+
+    kind: str
+    size: int
+    sx: float = 0.0
+    sy: float = 0.0
+    theta: float = 0.0
+    beta: float = 1.0
+    omega: float = 0.0
+
+    def kernel(self) -> np.ndarray:
+        """The size x size kernel, summing to 1."""
+        if self.kind == "sinc":
+            return sinc(self.size, self.omega)
+        if self.kind.startswith("generalized"):
+            return generalized_gaussian(self.size, self.sx, self.sy, self.theta, self.beta)
+        if self.kind.startswith("plateau"):
+            return plateau(self.size, self.sx, self.sy, self.theta, self.beta)
+        return gaussian(self.size, self.sx, self.sy, self.theta)
+
+
+def draw_kernel(
     rng: np.random.Generator, sigma: tuple[float, float], sinc_prob: float
-) -> np.ndarray:
-    """One blur kernel of odd side 7..21: a sinc with probability sinc_prob, else one of KINDS
-    (KIND_CHANCES) with sigmas drawn from `sigma`, a random angle and, for generalized and
-    plateau kernels, a random shape beta."""
+) -> KernelDraw:
+    """One draw of Real-ESRGAN's blur family: a side in SIZES; a sinc with probability sinc_prob
+    (cutoff uniform in pi/3..pi, pi/5..pi for sides >= 13); else a kind by KIND_CHANCES, sigmas
+    uniform in `sigma` (one for the iso kinds, two and an angle in -pi..pi for the aniso ones) and,
+    for generalized and plateau kinds, a shape beta below or above 1 with even odds."""
     size = int(rng.choice(SIZES))
     if rng.random() < sinc_prob:  # a ringing filter, wider cutoffs for larger kernels
-        return sinc(size, rng.uniform(np.pi / 5 if size >= 13 else np.pi / 3, np.pi))
+        return KernelDraw(
+            "sinc", size, omega=rng.uniform(np.pi / 5 if size >= 13 else np.pi / 3, np.pi)
+        )
     kind = KINDS[rng.choice(len(KINDS), p=KIND_CHANCES)]
     sx = rng.uniform(*sigma)
     sy, theta = (rng.uniform(*sigma), rng.uniform(-np.pi, np.pi)) if "aniso" in kind else (sx, 0.0)
+    beta = 1.0
     if kind.startswith("generalized"):
-        return generalized_gaussian(size, sx, sy, theta, _beta(rng, BETA_GENERALIZED))
-    if kind.startswith("plateau"):
-        return plateau(size, sx, sy, theta, _beta(rng, BETA_PLATEAU))
-    return gaussian(size, sx, sy, theta)
+        beta = _beta(rng, BETA_GENERALIZED)
+    elif kind.startswith("plateau"):
+        beta = _beta(rng, BETA_PLATEAU)
+    return KernelDraw(kind, size, sx, sy, theta, beta)
+
+
+def random_kernel(
+    rng: np.random.Generator, sigma: tuple[float, float], sinc_prob: float
+) -> np.ndarray:
+    """The kernel of one draw_kernel draw: odd side 7..21, summing to 1."""
+    return draw_kernel(rng, sigma, sinc_prob).kernel()

@@ -23,6 +23,7 @@ is the network's y0, as for clean LR.
 from __future__ import annotations
 
 import io
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from srcore.config.schema import RealConfig
-from srcore.data.degrade import bicubic_resize, degrade, lr_side, mod_crop, upsample
+from srcore.data.degrade import bicubic_resize, lr_side, mod_crop, upsample
 from srcore.data.kernels import SIZES, random_kernel, sinc
 
 RESIZE_MODES = ("area", "bilinear", "bicubic")
@@ -160,6 +161,14 @@ def mixed_kernel(kernel: np.ndarray, level: float) -> np.ndarray:
     return level * kernel + (1 - level) * impulse
 
 
+def leveled_side(side: int, factor: float, level: float) -> int:
+    """A resized side: floor(side x factor) at level 1 (Real-ESRGAN's F.interpolate), rounded at
+    level 0, the rounding offset moving with the level between. A plain floor would lose a pixel to
+    any shrink at a level just above 0 (side x 0.9999... floors to side - 1): an extra shrink and
+    enlargement, a jump of about a grey level where the knob should be continuous."""
+    return max(1, math.floor(side * factor + 0.5 * (1 - level)))
+
+
 def leveled_resize(
     img: torch.Tensor, size: tuple[int, int], mode: str, cfg: RealConfig, level: float
 ) -> torch.Tensor:
@@ -181,7 +190,7 @@ def _pass(
         kernel = random_kernel(rng, stage.blur_sigma, cfg.sinc_prob)
         img = blur(img, mixed_kernel(kernel, level))
     f = resize_factor(rng, stage.resize_chances, stage.resize_range) ** level
-    new_size = (max(1, int(size[0] * f)), max(1, int(size[1] * f)))
+    new_size = (leveled_side(size[0], f, level), leveled_side(size[1], f, level))
     img = leveled_resize(img, new_size, _mode(rng), cfg, level)
     gray = rng.random() < cfg.gray_noise_prob
     if rng.random() < cfg.gaussian_noise_prob:
@@ -263,16 +272,3 @@ class RealPatches:
         (height, width), rng = hr.shape[:2], generator(*key)
         lr = real_lr(hr, (lr_side(height, s), lr_side(width, s)), self.cfg, rng, level)
         return bicubic_resize(lr, (width, height))
-
-
-def degrade_named(
-    hr: np.ndarray, scale: float, degradation: str, cfg: RealConfig, name: str, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """An evaluation's (mod-cropped HR, y0) of image `name` under `degradation` (bicubic or real,
-    srcore.config.schema.DEGRADATIONS); a real one is drawn from (seed, name), the same on every run
-    and for every model."""
-    if degradation == "bicubic":
-        hr, _, y0 = degrade(hr, scale)
-    else:
-        hr, _, y0 = real_degrade(hr, scale, cfg, generator(seed, name_key(name)))
-    return hr, y0

@@ -45,7 +45,7 @@ from torch import nn
 from srcore.common.atomic import atomic_write
 from srcore.common.cli import one_line
 from srcore.common.errors import UserError
-from srcore.config.sampling import SamplingSpec
+from srcore.config.sampling import AUTO, CLEANUP, SamplingSpec
 from srcore.data.degrade import hr_side
 from srcore.deploy.onnx_backend import FORMAT, INPUTS, INSTALL, LR_ONLY, OUTPUT
 from srcore.deploy.onnx_check import LrOnlySampler, check_graph, example_inputs
@@ -57,6 +57,8 @@ from srcore.net.unet import DualDomainUNet, at_level
 
 OPSET = 18  # ONNX Runtime's AveragePool (the local amplitude's) is much slower from opset 19 on
 # (scripts/bench_onnx.py --opset 19: the whole upscale 2x slower)
+
+GRAPH_LEVEL = CLEANUP  # a clean-up model's graph is told srcore-upscale's default level
 
 
 class OneStepSampler(nn.Module):
@@ -167,8 +169,8 @@ def export_model(
     lr_only: bool = False,
 ) -> float:
     """Export the model file's one-step sampler to `out`, atomically, with metadata, at
-    spec.scale (None: its own); a clean-up model is told spec.cleanup (None:
-    srcore.config.sampling.CLEANUP) in the graph. lr_only: the graph of `lr` alone
+    spec.scale (None: its own); a clean-up model is told spec.cleanup (None: GRAPH_LEVEL) in the
+    graph. lr_only: the graph of `lr` alone
     (LrOnlySampler), spec.seed fixed in it. Returns the scale. A UserError (one line) for what
     cannot be exported."""
     try:
@@ -181,7 +183,9 @@ def export_model(
         raise UserError(f"--opset {opset}: allowed {OPSET} to {onnx.defs.onnx_opset_version()}")
     check_out(Path(model_path), Path(out))
     trained = TrainedModel.load(model_path)
-    spec = trained.resolve(replace(spec, steps=1, tile=0))
+    if spec.cleanup == AUTO:
+        raise UserError("cleanup auto: a graph is told one level (allowed: a number in [0, 1])")
+    spec = trained.resolve(replace(spec, steps=1, tile=0), GRAPH_LEVEL)
     why = refusal(trained.net)
     if why:
         raise UserError(f"{model_path}: cannot be exported to ONNX: {why}")

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from srcore.common.errors import UserError
-from srcore.config.sampling import SamplingSpec, check_tile
+from srcore.config.sampling import AUTO, SamplingSpec, check_tile
 from srcore.data.degrade import bicubic_resize, upsample
 from srcore.deploy.onnx_backend import OnnxSampler
 from srcore.deploy.pictures import (
@@ -128,14 +128,36 @@ class Upscaler:
             sr = self.engine.enlarge(lr, spec.seed, spec.tile, spec.overlap, progress)
             return finish_picture(picture, sr if picture.deep else _to_uint8(sr))
         sampler = self.engine.sampler(spec)  # resolved and checked once, here
-        lr = picture.rgb if not picture.deep else (picture.rgb / DEEP).astype(np.float32)
-        y0 = upsample(lr, sampler.spec.scale)
-        if picture.deep:
-            y0 = y0.clip(0, 255)
+        y0 = _base(picture, sampler.spec.scale)
         if self._turns is None:
             return finish_picture(picture, sampler.enlarge(y0, progress))
         with self._turns:
             return finish_picture(picture, sampler.enlarge(y0, progress))
+
+    def cleanup_level(self, image: Any, scale: float | None = None) -> float | None:
+        """The clean-up level upscale(image, scale) tells the model: with cleanup auto, the one
+        the model estimates from the image; None for a model without the knob (or a graph)."""
+        spec = self.spec(self.defaults.updated(**({} if scale is None else {"scale": scale})))
+        if spec.cleanup != AUTO:
+            return spec.cleanup
+        picture = image if isinstance(image, Picture) else _picture(image)
+        return self.engine.level_of(_base(picture, spec.scale))
+
+
+def _picture(image: Any) -> Picture:
+    """A path, a Pillow image or an array as the Picture upscale() reads from it."""
+    if isinstance(image, Image.Image):
+        return picture_of(_decoded(image))
+    if isinstance(image, str | os.PathLike):
+        return read_picture(image)
+    return picture_from_array(image)
+
+
+def _base(picture: Picture, scale: float) -> np.ndarray:
+    """The bicubic base y0 of a picture's RGB (uint8, or float32 in [0, 255] for 16 bits)."""
+    lr = picture.rgb if not picture.deep else (picture.rgb / DEEP).astype(np.float32)
+    y0 = upsample(lr, scale)
+    return y0.clip(0, 255) if picture.deep else y0
 
 
 def onnx_spec(graph: OnnxSampler, spec: SamplingSpec) -> SamplingSpec:
@@ -165,7 +187,7 @@ def check_onnx_options(spec: SamplingSpec) -> None:
         raise UserError("ensemble: a graph runs one view (allowed: False)")
     if spec.cleanup is not None:
         raise UserError(
-            f"cleanup {spec.cleanup:g}: a graph runs the level it was exported with "
+            f"cleanup {spec.cleanup}: a graph runs the level it was exported with "
             "(srcore-export --cleanup)"
         )
 

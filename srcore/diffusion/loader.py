@@ -18,12 +18,13 @@ import numpy as np
 import torch
 
 from srcore.common.errors import UserError
-from srcore.config.sampling import CLEANUP, STEPS, SamplingSpec, check_tile
+from srcore.config.sampling import AUTO, CLEANUP, STEPS, SamplingSpec, check_tile
 from srcore.config.schema import DiffusionConfig, ModelConfig
 from srcore.diffusion.resshift import ResShift
 from srcore.diffusion.tiles import super_resolve_image
 from srcore.net.checkpoint import load_model
 from srcore.net.cudagraph import for_sampling
+from srcore.net.level import estimate_level
 from srcore.net.unet import DualDomainUNet, at_level
 
 LEVELS_KEPT = 4  # networks told a clean-up level kept ready (each may hold CUDA graphs)
@@ -36,10 +37,15 @@ class Sampler:
     model: torch.nn.Module  # told spec.cleanup, in its sampling form
     diffusion: ResShift  # respaced to spec.steps
     spec: SamplingSpec
+    trained: TrainedModel | None = None  # with spec.cleanup auto: tells each image its level
 
     def enlarge(self, y0: np.ndarray, progress: bool = False) -> np.ndarray:
         """y0: H x W x 3 bicubic base (uint8, or float32 in [0, 255]) enlarged by spec.scale ->
-        the SR of the same shape and dtype (srcore.diffusion.tiles.super_resolve_image)."""
+        the SR of the same shape and dtype (srcore.diffusion.tiles.super_resolve_image). With
+        cleanup auto, the whole image is told the one level estimated from it (so tiles agree)."""
+        if self.spec.cleanup == AUTO and self.trained is not None:
+            told = replace(self.spec, cleanup=self.trained.level_of(y0))
+            return self.trained.sampler(told).enlarge(y0, progress)
         return super_resolve_image(self.model, self.diffusion, y0, self.spec, progress)
 
     def with_seed(self, seed: int) -> Sampler:
@@ -74,7 +80,7 @@ class TrainedModel:
         own = int(checkpoint["scale"])
         return cls(net, ResShift.from_config(diffusion), own, Path(path))
 
-    def resolve(self, spec: SamplingSpec, default_cleanup: float = CLEANUP) -> SamplingSpec:
+    def resolve(self, spec: SamplingSpec, default_cleanup: float | str = CLEANUP) -> SamplingSpec:
         """`spec` with its blanks filled from this model, checked against it (a UserError names
         the option and what this model allows)."""
         chain = self.diffusion.num_steps
@@ -88,19 +94,32 @@ class TrainedModel:
             raise UserError(f"scale {scale:g}: {self.path} takes {words}")
         if spec.cleanup is not None and not self.net.cfg.cleanup:
             raise UserError(
-                f"cleanup {spec.cleanup:g}: {self.path} has no clean-up knob (model.cleanup false)"
+                f"cleanup {spec.cleanup}: {self.path} has no clean-up knob (model.cleanup false)"
             )
         cleanup = None  # a model without the knob is told nothing
         if self.net.cfg.cleanup:
             cleanup = default_cleanup if spec.cleanup is None else spec.cleanup
+        if cleanup == AUTO and not self.estimates:
+            raise UserError(
+                f"cleanup auto: {self.path} has no level head (a clean-up model from before it): "
+                "allowed a level in [0, 1]"
+            )
         return replace(spec, steps=steps, scale=scale, cleanup=cleanup)
 
-    def sampler(self, spec: SamplingSpec, default_cleanup: float = CLEANUP) -> Sampler:
+    def sampler(self, spec: SamplingSpec, default_cleanup: float | str = CLEANUP) -> Sampler:
         """A Sampler for `spec` (resolve()); the network told each level is built once."""
         spec = self.resolve(spec, default_cleanup)
-        return Sampler(self.told(spec.cleanup), self.diffusion.respace(spec.steps), spec)
+        told = self.told(spec.cleanup)
+        return Sampler(told, self.diffusion.respace(spec.steps), spec, self)
 
-    def told(self, level: float | None) -> torch.nn.Module:
+    def level_of(self, y0: np.ndarray) -> float:
+        """The clean-up level the model's head picks for an image from its bicubic base y0
+        (H x W x 3, uint8 or float32 in [0, 255], at the scale it is enlarged by): the level of
+        the best predicted gain (srcore.net.level), rounded to 0.05."""
+        x = torch.from_numpy(np.asarray(y0, dtype=np.float32)).permute(2, 0, 1)[None]
+        return estimate_level(self.net, x.to(self.device) / 127.5 - 1)
+
+    def told(self, level: float | str | None) -> torch.nn.Module:
         """The network told clean-up level `level` (None for a model without the knob), in its
         sampling form, built once per level (safe to call from several threads)."""
         with self._lock:
@@ -119,3 +138,8 @@ class TrainedModel:
     def takes_cleanup(self) -> bool:
         """Whether the model was trained with the clean-up knob (model.cleanup)."""
         return self.net.cfg.cleanup
+
+    @property
+    def estimates(self) -> bool:
+        """Whether the model estimates an image's level (cleanup auto): its level head."""
+        return hasattr(self.net, "level_head")

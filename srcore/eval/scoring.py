@@ -1,7 +1,7 @@
 """Scoring super-resolved images with the SR literature's protocol, beside bicubic of the same LR.
 
-Every image is cropped by the size rule and degraded (srcore.data.degrade, or
-srcore.data.realworld), super-resolved with seed `seed + image index`, quantised to 8 bits and
+Every image is cropped by the size rule and degraded (a named degradation of srcore.data.named),
+super-resolved with seed `seed + image index`, quantised to 8 bits and
 scored on Y (BT.601) and RGB with a border of ceil(scale) pixels. srcore-evaluate
 (srcore.commands.evaluate) and the evaluate stage (srcore.eval.stage) both score through here.
 """
@@ -20,7 +20,7 @@ from tqdm import tqdm
 from srcore.common.errors import UserError
 from srcore.common.images import IMAGE_SUFFIXES, ImageReadError, list_images, read_image
 from srcore.config.schema import RealConfig
-from srcore.data.realworld import degrade_named
+from srcore.data.named import degrade_named
 from srcore.diffusion.loader import Sampler
 from srcore.eval.lpips import LPIPS, lpips_distance
 from srcore.eval.metrics import score
@@ -88,7 +88,7 @@ def folder_items(
     seed: int = 0,
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, mod-cropped HR, y0) of every readable image of hr_dir, y0 made by `degradation`
-    (srcore.data.realworld.degrade_named); the others are reported and skipped.
+    (srcore.data.named.degrade_named); the others are reported and skipped.
 
     A missing folder, a folder without images, or one where no image could be read is a UserError.
     """

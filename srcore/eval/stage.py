@@ -4,8 +4,9 @@ the `evaluate.benchmarks` folders, under every `evaluate.degradations` and at ev
 
 Bicubic's metrics are at the top level of metrics.json, each other degradation's under its name,
 each other scale's inside its degradation's block under x<scale>; a benchmark folder's under its
-name. A model with the clean-up knob is told level 0 on bicubic inputs and `evaluate.cleanup` on
-the others.
+name. A model with the clean-up knob is told `evaluate.cleanup` on the real and realesrgan inputs
+(drawn at level 1) and srcore-upscale's default level (0) on the others; with auto, every image
+the level its head picks (the mean pick under `level`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import torch
 from srcore.common.errors import UserError
 from srcore.common.images import read_image
 from srcore.common.tensors import to_tensor, to_uint8
-from srcore.config.sampling import SamplingSpec
-from srcore.config.schema import DEGRADATIONS, EvaluateConfig, Params
+from srcore.config.sampling import AUTO, CLEANUP, SamplingSpec
+from srcore.config.schema import EVAL_DEGRADATIONS, EvaluateConfig, Params
 from srcore.data.batches import PatchBatches, whole_image_y0
 from srcore.data.cache import read_index
-from srcore.data.realworld import degrade_named
+from srcore.data.named import degrade_named
 from srcore.diffusion.loader import Sampler, TrainedModel
 from srcore.diffusion.sampler import super_resolve
 from srcore.eval.lpips import LPIPS, load_lpips
@@ -31,6 +32,7 @@ from srcore.eval.scoring import KEYS, evaluate_images, folder_items
 from srcore.eval.validate import validate
 from srcore.net.device import pick_device
 
+PIPELINES = ("real", "realesrgan")  # inputs drawn at level 1: told evaluate.cleanup
 BENCHMARK_KEYS = (
     *("psnr_y", "ssim_y", "psnr_y_bicubic", "ssim_y_bicubic", "psnr_y_gain", "ssim_y_gain"),
     *("n_images", "seconds"),
@@ -40,7 +42,7 @@ SUMMARY_KEYS = (  # a benchmark folder may not be named like one of these
     *KEYS,
     *(f"{k}_bicubic" for k in KEYS),
     *("psnr_y_gain", "ssim_y_gain", "patch_psnr_y", "patch_psnr_y_bicubic"),
-    *("steps", "scale", "n_images", "params_count", "seconds", *LPIPS_KEYS),
+    *("steps", "scale", "n_images", "params_count", "seconds", "level", *LPIPS_KEYS),
 )
 MODEL_KEYS = ("steps", "scale", "params_count")  # said once, at the top level
 
@@ -91,7 +93,9 @@ def evaluate_model(p: Params, prepared: Path, raw: Path, model_path: Path) -> Ev
     if lpips is None:
         print("LPIPS not scored: evaluate.lpips_dir is empty (docs/experiments.md: LPIPS)")
     if not trained.takes_cleanup and e.cleanup != EvaluateConfig().cleanup:
-        print(f"evaluate.cleanup = {e.cleanup:g} not used: the model has no clean-up knob")
+        print(
+            f"evaluate.cleanup = {level_words(e.cleanup)} not used: the model has no clean-up knob"
+        )
     spec = SamplingSpec(
         steps=e.steps,
         sampler=e.sampler,
@@ -103,7 +107,7 @@ def evaluate_model(p: Params, prepared: Path, raw: Path, model_path: Path) -> Ev
     )
     inputs, summary, results = Inputs(p, prepared, raw, lpips), {}, {}
     for d in e.degradations:
-        level = 0.0 if d == "bicubic" else e.cleanup
+        level = e.cleanup if e.cleanup == AUTO or d in PIPELINES else CLEANUP
         sampler = trained.sampler(spec, default_cleanup=level)
         results[d] = scores_under(inputs, d, sampler, benchmarks[d, trained.own_scale])
         if d == "bicubic":
@@ -111,6 +115,8 @@ def evaluate_model(p: Params, prepared: Path, raw: Path, model_path: Path) -> Ev
         else:
             summary[d] = without_model_keys(results[d].scores)
         block = summary if d == "bicubic" else summary[d]
+        if sampler.spec.cleanup == AUTO:  # what the model told itself, on average
+            block["level"] = float(np.mean([trained.level_of(y) for y in results[d].y0s.values()]))
         for s in e.scales:
             at_s = trained.sampler(replace(spec, scale=s), default_cleanup=level)
             key = scale_key(s) if d == "bicubic" else f"{d}_{scale_key(s)}"
@@ -119,6 +125,11 @@ def evaluate_model(p: Params, prepared: Path, raw: Path, model_path: Path) -> Ev
     first_y0 = next(iter(results["bicubic"].y0s.values()))
     chain = chain_of(trained.sampler(spec, default_cleanup=0.0), first_y0)
     return Evaluation(summary, results, chain)
+
+
+def level_words(level: float | str) -> str:
+    """A level as params.yaml writes it: auto, 0, 0.5, 1."""
+    return level if isinstance(level, str) else f"{level:g}"
 
 
 def check_scales(trained: TrainedModel, scales: tuple[float, ...]) -> None:
@@ -144,7 +155,7 @@ def benchmark_items(p: Params, scales: list[float]) -> dict[tuple[str, float], d
     """{(degradation, scale): {folder name: its (name, HR, y0) items}}, read before any sampling
     so errors come early."""
     names = [Path(f).name for f in p.evaluate.benchmarks]
-    blocks = {*SUMMARY_KEYS, *DEGRADATIONS, *map(scale_key, p.evaluate.scales)}
+    blocks = {*SUMMARY_KEYS, *EVAL_DEGRADATIONS, *map(scale_key, p.evaluate.scales)}
     if clash := set(names) & blocks:
         raise UserError(
             "params.yaml: evaluate.benchmarks: a folder may not be named like a metric, a "

@@ -124,6 +124,8 @@ def load_model(
     try:
         old_filters = (".dwt.dwt.", ".dwt.idwt.")
         state = checkpoint["model"]
+        if model.cfg.cleanup and not any(k.startswith("level_head.") for k in state):
+            del model.level_head  # a clean-up model from before the level estimator
         model.load_state_dict(
             {k: v for k, v in state.items() if not any(f in k for f in old_filters)}
         )

@@ -25,6 +25,7 @@ from torch import nn
 from srcore.config.schema import EMBEDDED_SCALE_INPUTS, ModelConfig
 from srcore.net.dct import block_dct, block_idct, dct2d, idct2d
 from srcore.net.encodings import fourier_encoding, local_amplitude
+from srcore.net.level import AutoLevel, LevelHead
 
 
 class TimeEmbedding(nn.Module):
@@ -186,6 +187,8 @@ class DualDomainUNet(nn.Module):
         self.out = nn.Conv2d(2 * c if cfg.depth else c, 3 * s2, 1)
         nn.init.zeros_(self.out.weight)  # starts as "y0 is the answer": stable first steps
         nn.init.zeros_(self.out.bias)
+        if cfg.cleanup:  # last, so the other layers start as without it; fitted after training
+            self.level_head = LevelHead(3 * s2)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -294,6 +297,9 @@ class AtLevel(nn.Module):
         return self.net.num_params()
 
 
-def at_level(net: DualDomainUNet, level: float) -> nn.Module:
-    """The network told clean-up level `level` in [0, 1] (a network without the knob: itself)."""
-    return AtLevel(net, level) if net.cfg.cleanup else net
+def at_level(net: DualDomainUNet, level: float | str) -> nn.Module:
+    """The network told clean-up level `level` in [0, 1], or auto: each input's own estimate
+    (srcore.net.level.AutoLevel). A network without the knob: itself."""
+    if not net.cfg.cleanup:
+        return net
+    return AutoLevel(net) if level == "auto" else AtLevel(net, level)

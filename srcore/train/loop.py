@@ -108,7 +108,7 @@ def train_step(
 
 def check_batches(model_cfg: ModelConfig, cfg: TrainConfig, train_data: PatchBatches) -> None:
     """ValueError when the batches were made for other settings (LR, scales, clean-up levels)."""
-    if (cfg.degradation == "real") != (train_data.real is not None):
+    if (cfg.degradation != "bicubic") != (train_data.real is not None):
         made = "real" if train_data.real is not None else "bicubic"
         raise ValueError(f"train.degradation is {cfg.degradation} but the batches' LR is {made}")
     if (model_cfg.scales or None) != train_data.scales:

@@ -39,6 +39,8 @@ class TrainState:
     def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, dev: torch.device, rank: int):
         torch.manual_seed(cfg.seed)
         self.model = DualDomainUNet(model_cfg).to(dev)
+        if hasattr(self.model, "level_head"):  # fitted after training (srcore.train.levels)
+            self.model.level_head.requires_grad_(False)
         if dev.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)

@@ -23,7 +23,7 @@ TINY = {
         "eval_sample_steps": 2,
         "log_every": 1,
     },
-    "evaluate": {"steps": 2},
+    "evaluate": {"steps": 2, "degradations": ["bicubic", "real"]},
     "plots": {"examples": 1, "zoom": 48},
 }
 

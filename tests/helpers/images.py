@@ -17,14 +17,27 @@ def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 def tiny_model(seed: int = 0, **cfg) -> DualDomainUNet:
     """A width-8 network whose output layer (and FiLM layers, in a multi-scale one) are not zero,
-    so its residual is not trivial and depends on the scale."""
+    so its residual is not trivial and depends on the scale; a clean-up one's level head picks 0.5
+    on every input (neither the default level 0 nor 1)."""
     torch.manual_seed(seed)
     m = DualDomainUNet(ModelConfig(width=8, time_dim=16, **{"scales": (), **cfg})).eval()
     torch.nn.init.normal_(m.out.weight, std=0.05)
     for name, w in m.named_parameters():
         if ".film." in name:
             torch.nn.init.normal_(w, std=0.1)
+    if m.cfg.cleanup:
+        prefer_level(m, 0.5)
     return m
+
+
+def prefer_level(net: DualDomainUNet, level: float) -> None:
+    """Make a clean-up network's level head predict the largest gain at `level` (a GRID point)
+    whatever its input."""
+    from srcore.net.level import GRID
+
+    with torch.no_grad():
+        net.level_head.out.weight.zero_()
+        net.level_head.out.bias.copy_(-(torch.tensor(GRID) - level).abs())
 
 
 def png_header_only(path, width: int, height: int) -> None:
