@@ -5,7 +5,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: install run report test test-fast lint bench gpu-check clean
+.PHONY: install run report app test test-fast lint bench gpu-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: install
 # every DVC plot on one self-contained page (charts and images inlined): report/index.html
 report: install
 	$(BIN)/python -m srcore.report
+
+# upscale and compare in the browser, served from this machine: http://127.0.0.1:7860/
+app: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/srcore-app $(APP_ARGS)
 
 test: install
 	$(BIN)/python -m pytest -q -rs --durations=10

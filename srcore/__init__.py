@@ -17,7 +17,8 @@ The package, one concern per folder; a folder imports only from those above it i
   train      the training loop, its state and resume, data-parallel ranks, the losses
   deploy     the Upscaler API and its pictures, the ONNX export and backend
   report     the figures and the offline page of every DVC plot
-  commands   srcore-upscale, srcore-evaluate, srcore-export and their sampling options
+  app        srcore-app's server, page, models, images and jobs (the Upscaler in a browser)
+  commands   srcore-upscale, srcore-evaluate, srcore-export, srcore-app, their options
 
 The stages read common, config, data, net, diffusion, eval and train (dvc.yaml lists, per stage,
 the folders it imports): the API and the commands can change without re-running the pipeline.

@@ -41,3 +41,21 @@ def load_stage(name: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """(model file, its graph at x4): the tiny network, exported once for every test that needs a
+    graph (about 30 s on 2 cores)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from srcore.config.schema import DiffusionConfig
+    from srcore.deploy.export import export_model
+    from srcore.net.checkpoint import save_checkpoint
+    from tests.helpers.images import tiny_model
+
+    root = tmp_path_factory.mktemp("export")
+    pt, graph = root / "model.pt", root / "model.onnx"
+    save_checkpoint(pt, tiny_model(), DiffusionConfig(), scale=4)
+    assert export_model(pt, graph) == 4
+    return pt, graph

@@ -35,16 +35,6 @@ BORDER = 4  # output pixels left out of the parity checks (one LR pixel at x4)
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """(model file, its graph at x4): the tiny network, exported once for the module."""
-    root = tmp_path_factory.mktemp("export")
-    pt, graph = root / "model.pt", root / "model.onnx"
-    save_checkpoint(pt, tiny_model(), DiffusionConfig(), scale=4)
-    assert export_model(pt, graph) == 4
-    return pt, graph
-
-
-@pytest.fixture(scope="module")
 def knob_graph(tmp_path_factory):
     """(model file, its graph of `lr` alone): a multi-scale clean-up model (scale and level by
     FiLM) exported at x2.5 told 0.5, --lr-only at seed 2: one export for the non-integer scale,

@@ -9,7 +9,7 @@ from tests.conftest import REPO
 PACKAGE = REPO / "srcore"
 LAYERS = (
     *("common", "config", "data", "net", "diffusion", "eval", "train", "deploy", "report"),
-    "commands",
+    *("app", "commands"),
 )
 MOST_MODULES = 8
 

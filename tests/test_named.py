@@ -67,3 +67,11 @@ def test_blur_softens_the_clean_lr_and_blur_jpeg_adds_the_jpeg():
 def test_every_name_gives_its_own_lr():
     y0s = {d: _lr(d).tobytes() for d in EVAL_DEGRADATIONS}
     assert len(set(y0s.values())) == len(EVAL_DEGRADATIONS)
+
+
+@pytest.mark.parametrize("degradation", EVAL_DEGRADATIONS)
+def test_the_lr_is_what_the_evaluations_y0_is_enlarged_from(degradation):
+    hr, lr = named.lr_named(HR, 2.5, degradation, RealConfig(), "a.png", 4)
+    hr_y0, y0 = named.degrade_named(HR, 2.5, degradation, RealConfig(), "a.png", 4)
+    assert lr.shape == (38, 51, 3) and np.array_equal(hr, hr_y0)  # 96 x 128 at x2.5
+    assert np.array_equal(upsample(lr, 2.5), y0)

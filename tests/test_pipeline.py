@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
+from srcore.app.catalogue import Catalogue, experiment_entries
 from srcore.net.checkpoint import load_model
 from tests.conftest import REQUIRED_METRIC_KEYS, SHARED_DATASETS
 from tests.helpers.dvc_repo import (
@@ -191,6 +192,11 @@ def test_repro_is_stable_and_every_experiment_trains_what_it_says(tmp_path):
     names = {"master", "scales", "no-freq", "real128", "level0", "x4only"}
     assert set(metrics_of) == names, metrics_of
     assert metrics_of["scales"]["psnr_y"] == metrics_of["master"]["psnr_y"]  # the same model
+    # srcore-app offers each one's model from the cache, by the name dvc exp show gives it
+    offered = Catalogue(experiment_entries(repo, env), "cpu")
+    assert {e["name"] for e in offered.listing()} == names
+    assert offered.card("x4only")["scales"] == [4.0, 4.0] and offered.card("real128")["cleanup"]
+    assert offered.card("master")["scales"] == [1.0, 4.0] and not offered.card("master")["cleanup"]
     knob, level0 = metrics_of["real128"], metrics_of["level0"]  # told auto, then told 0
     assert "level" in knob["real"] and "level" not in level0["real"]
     assert level0["real"]["psnr_y"] != knob["real"]["psnr_y"]

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,37 @@ def test_tiles_of_a_multi_scale_model_give_the_whole_image_at_a_non_integer_scal
         model, diffusion, y0, SamplingSpec(seed=5, tile=128, overlap=32, scale=3.5)
     )
     assert np.abs(other.astype(float) - tiled).mean() > 0.05  # the scale reaches every tile
+
+
+class Stop(Exception):
+    pass
+
+
+def test_progress_reports_every_tile_of_every_view_and_an_exception_stops_the_work():
+    model, diffusion = tiny_model(stem=2), ResShift.from_config(DiffusionConfig()).respace(1)
+    y0 = smooth_image(90, 130)
+    m = model.cfg.size_multiple
+    n = len(tile_starts(90, 64, 16, m)) * len(tile_starts(130, 64, 16, m))
+    seen = []
+    spec = SamplingSpec(seed=1, tile=64, overlap=16)
+    quiet = super_resolve_image(model, diffusion, y0, spec)
+    told = super_resolve_image(model, diffusion, y0, spec, lambda d, t: seen.append((d, t)))
+    assert np.array_equal(told, quiet) and seen == [(k, n) for k in range(1, n + 1)]
+    seen.clear()
+    super_resolve_image(
+        model, diffusion, y0, replace(spec, ensemble=True), lambda *a: seen.append(a)
+    )
+    assert seen == [(k, 8 * n) for k in range(1, 8 * n + 1)]  # one count over the 8 views
+    seen.clear()
+
+    def cancel(done: int, total: int) -> None:
+        seen.append(done)
+        if done == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        super_resolve_image(model, diffusion, y0, spec, cancel)
+    assert seen == [1, 2]  # no tile after the one that raised
+    whole = []
+    super_resolve_image(model, diffusion, y0, SamplingSpec(), lambda *a: whole.append(a))
+    assert whole == [(1, 1)]

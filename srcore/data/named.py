@@ -57,14 +57,21 @@ def degrade_named(
     """An evaluation's (mod-cropped HR, y0) of image `name` under `degradation` (one of
     srcore.config.schema.EVAL_DEGRADATIONS; `real`: the real group). Random draws come from
     (seed, name): the same on every run and for every model."""
+    hr, lr = lr_named(hr, scale, degradation, real, name, seed)
+    return hr, upsample(lr, scale)
+
+
+def lr_named(
+    hr: np.ndarray, scale: float, degradation: str, real: RealConfig, name: str, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """degrade_named's (mod-cropped HR, LR): the LR its y0 is enlarged from, what a user's photo
+    would be (srcore-app's "shrink first")."""
     rng = generator(seed, name_key(name))
     if degradation in ("real", "realesrgan"):
         cfg = REALESRGAN if degradation == "realesrgan" else real
-        hr, _, y0 = real_degrade(hr, scale, cfg, rng)
-        return hr, y0
+        hr, lr, _ = real_degrade(hr, scale, cfg, rng)
+        return hr, lr
     if degradation not in EVAL_DEGRADATIONS:
         raise ValueError(f"degradation {degradation!r}: allowed {', '.join(EVAL_DEGRADATIONS)}")
-    hr, lr, y0 = degrade(hr, scale)
-    if degradation == "bicubic":
-        return hr, y0
-    return hr, upsample(everyday_lr(lr, degradation, rng), scale)
+    hr, lr, _ = degrade(hr, scale)
+    return hr, lr if degradation == "bicubic" else everyday_lr(lr, degradation, rng)

@@ -25,7 +25,7 @@ from srcore.common.cli import one_line
 from srcore.common.errors import UserError
 from srcore.config.sampling import as_scale
 from srcore.data.degrade import hr_side
-from srcore.diffusion.tiles import blend_tiles
+from srcore.diffusion.tiles import Progress, blend_tiles
 
 FORMAT = "srcore-onnx/1"  # the metadata tag of srcore-export's graphs
 INPUTS, OUTPUT = ("lr", "seed", "origin", "rows", "cols"), "sr"
@@ -127,7 +127,12 @@ class OnnxSampler:
         return out[0].transpose(1, 2, 0)
 
     def enlarge(
-        self, lr: np.ndarray, seed: int, tile: int = 0, overlap: int = 32, progress: bool = False
+        self,
+        lr: np.ndarray,
+        seed: int,
+        tile: int = 0,
+        overlap: int = 32,
+        progress: Progress = False,
     ) -> np.ndarray:
         """lr: h x w x 3 float32 in [0, 1] -> round(h s) x round(w s) x 3 float32 in [0, 255],
         unrounded; in the tiles of srcore.diffusion.tiles (0: whole) for an integer scale. An
@@ -136,7 +141,10 @@ class OnnxSampler:
         height, width = hr_side(h, self.scale), hr_side(w, self.scale)
         whole = self.lr_only or tile <= 0 or (height <= tile and width <= tile)
         if whole or not float(self.scale).is_integer():
-            return self.run(lr, seed) * 255.0
+            out = self.run(lr, seed) * 255.0
+            if callable(progress):
+                progress(1, 1)
+            return out
         s = int(self.scale)
 
         def piece(top: int, bottom: int, left: int, right: int) -> np.ndarray:

@@ -39,6 +39,7 @@ from srcore.deploy.pictures import (
     read_picture,
 )
 from srcore.diffusion.loader import TrainedModel
+from srcore.diffusion.tiles import Progress
 from srcore.net.device import pick_device
 
 BACKENDS = ("torch", "onnx")
@@ -117,10 +118,11 @@ class Upscaler:
         )
 
     def upscale_picture(
-        self, picture: Picture, spec: SamplingSpec | None = None, progress: bool = False
+        self, picture: Picture, spec: SamplingSpec | None = None, progress: Progress = False
     ) -> Picture:
         """The picture enlarged as `spec` says (None: the defaults), by srcore.data.degrade's size
-        rule, at its own bit depth, greyscale and alpha kept."""
+        rule, at its own bit depth, greyscale and alpha kept. progress: a tqdm bar (True) or a
+        callback (tiles done, tiles in all) after each tile, which may raise to stop the work."""
         spec = spec or self.defaults
         if isinstance(self.engine, OnnxSampler):
             spec = onnx_spec(self.engine, spec)
@@ -134,14 +136,24 @@ class Upscaler:
         with self._turns:
             return finish_picture(picture, sampler.enlarge(y0, progress))
 
-    def cleanup_level(self, image: Any, scale: float | None = None) -> float | None:
-        """The clean-up level upscale(image, scale) tells the model: with cleanup auto, the one
-        the model estimates from the image; None for a model without the knob (or a graph)."""
-        spec = self.spec(self.defaults.updated(**({} if scale is None else {"scale": scale})))
+    def cleanup_level(
+        self, image: Any, scale: float | None = None, cleanup: float | str | None = None
+    ) -> float | None:
+        """The clean-up level upscale(image, scale, cleanup) tells the model: with cleanup auto,
+        the one the model estimates from the image; None for a model without the knob (or a
+        graph)."""
+        told = {k: v for k, v in (("scale", scale), ("cleanup", cleanup)) if v is not None}
+        spec = self.spec(self.defaults.updated(**told))
         if spec.cleanup != AUTO:
             return spec.cleanup
         picture = image if isinstance(image, Picture) else _picture(image)
         return self.engine.level_of(_base(picture, spec.scale))
+
+
+def bicubic_picture(picture: Picture, scale: float) -> Picture:
+    """The picture enlarged `scale` times by the bicubic base alone (what the model starts from):
+    the size, bit depth, greyscale and alpha that upscale_picture gives, to compare it with."""
+    return finish_picture(picture, _base(picture, scale))
 
 
 def _picture(image: Any) -> Picture:

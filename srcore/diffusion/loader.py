@@ -21,7 +21,7 @@ from srcore.common.errors import UserError
 from srcore.config.sampling import AUTO, CLEANUP, STEPS, SamplingSpec, check_tile
 from srcore.config.schema import DiffusionConfig, ModelConfig
 from srcore.diffusion.resshift import ResShift
-from srcore.diffusion.tiles import super_resolve_image
+from srcore.diffusion.tiles import Progress, super_resolve_image
 from srcore.net.checkpoint import load_model
 from srcore.net.cudagraph import for_sampling
 from srcore.net.level import estimate_level
@@ -39,9 +39,10 @@ class Sampler:
     spec: SamplingSpec
     trained: TrainedModel | None = None  # with spec.cleanup auto: tells each image its level
 
-    def enlarge(self, y0: np.ndarray, progress: bool = False) -> np.ndarray:
+    def enlarge(self, y0: np.ndarray, progress: Progress = False) -> np.ndarray:
         """y0: H x W x 3 bicubic base (uint8, or float32 in [0, 255]) enlarged by spec.scale ->
-        the SR of the same shape and dtype (srcore.diffusion.tiles.super_resolve_image). With
+        the SR of the same shape and dtype (srcore.diffusion.tiles.super_resolve_image; progress:
+        a bar or a callback per tile, as there). With
         cleanup auto, the whole image is told the one level estimated from it (so tiles agree)."""
         if self.spec.cleanup == AUTO and self.trained is not None:
             told = replace(self.spec, cleanup=self.trained.level_of(y0))

@@ -9,6 +9,9 @@ Memory: the network's work is bounded by the tile; the input y0 and the output a
 
 Several draws (`samples`) are averaged per tile by super_resolve; the x8 `ensemble` runs the whole
 procedure once per view, each view being an image of its own, and averages in float before rounding.
+
+Progress is a tqdm bar (`progress=True`) or a callback `(tiles done, tiles in all)` called after
+each tile (srcore-app shows it); an exception raised by the callback stops the work there (cancel).
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from srcore.config.sampling import SamplingSpec
 from srcore.diffusion.resshift import ResShift
 from srcore.diffusion.sampler import VIEWS, super_resolve, unview, view
 from srcore.net.unet import DualDomainUNet
+
+Report = Callable[[int, int], None]  # (tiles done, tiles in all), called after each tile
+Progress = bool | Report  # True: a tqdm bar; False: nothing
 
 
 def tile_starts(size: int, tile: int, overlap: int, multiple: int) -> list[int]:
@@ -59,7 +65,7 @@ def super_resolve_image(
     diffusion: ResShift,
     y0: np.ndarray,
     spec: SamplingSpec,
-    progress: bool = False,
+    progress: Progress = False,
 ) -> np.ndarray:
     """y0: H x W x 3 bicubic base, uint8 or float32 in [0, 255] -> SR of the same shape: uint8
     (rounded) for uint8, float32 in [0, 255] (unrounded) for float32.
@@ -67,7 +73,8 @@ def super_resolve_image(
     spec: a resolved SamplingSpec (srcore.diffusion.loader): its seed, sampler, samples (draws
     averaged per tile), ensemble (the 8 rotations/flips averaged), tile (0: one piece), overlap
     and scale (the factor y0 was enlarged by, what a multi-scale model is told). One draw without
-    the ensemble keeps the float buffers to one strip.
+    the ensemble keeps the float buffers to one strip. progress: a bar, or a Report over every
+    tile of every view.
     """
     exact = y0.dtype == np.uint8
     if not spec.ensemble:
@@ -75,11 +82,10 @@ def super_resolve_image(
         return _super_resolve_view(model, diffusion, y0, spec, dtype, progress)
     one = replace(spec, ensemble=False)  # each view is an image of its own, in tiles
     acc = np.zeros(y0.shape, dtype=np.float32)
-    for k, flip in VIEWS:
+    for i, (k, flip) in enumerate(VIEWS):
         y0_v = np.ascontiguousarray(view(y0, k, flip))
-        acc += unview(
-            _super_resolve_view(model, diffusion, y0_v, one, np.float32, progress), k, flip
-        )
+        told = progress if not callable(progress) else _of_view(progress, i, len(VIEWS))
+        acc += unview(_super_resolve_view(model, diffusion, y0_v, one, np.float32, told), k, flip)
     acc /= len(VIEWS)
     return np.round(acc).clip(0, 255).astype(np.uint8) if exact else acc
 
@@ -90,7 +96,7 @@ def _super_resolve_view(
     y0: np.ndarray,
     spec: SamplingSpec,
     dtype: type,
-    progress: bool,
+    progress: Progress,
 ) -> np.ndarray:
     """One view, its draws averaged per tile: H x W x 3 of `dtype` (uint8 rounded, or float32 in
     [0, 255])."""
@@ -99,6 +105,8 @@ def _super_resolve_view(
     tile, seed = spec.tile, spec.seed
     if tile <= 0 or (H <= tile and W <= tile):
         sr, _ = super_resolve(model, diffusion, to_tensor(y0)[None].to(dev), seed, None, spec)
+        if callable(progress):
+            progress(1, 1)  # one piece: one "tile"
         return to_uint8(sr[0]) if dtype == np.uint8 else _to_255(sr)
 
     def piece(top: int, bottom: int, left: int, right: int) -> np.ndarray:
@@ -116,12 +124,12 @@ def blend_tiles(
     grid: tuple[int, int, int],
     piece: Callable[[int, int, int, int], np.ndarray],
     dtype: type = np.uint8,
-    progress: bool = False,
+    progress: Progress = False,
 ) -> np.ndarray:
     """A height x width x 3 image (uint8 rounded, or float32) from overlapping tiles; grid:
     (tile, overlap, multiple), tiles of `tile` pixels starting on the `multiple` grid, blended
     with raised-cosine ramps over `overlap`. piece(top, bottom, left, right) returns a tile,
-    float32 in [0, 255].
+    float32 in [0, 255]. progress: a tqdm bar (True) or a Report after each tile.
 
     Tiles are processed row by row; a float accumulator covers one row of tiles only, and rows
     that no later tile touches are finalised into the output as soon as the row is done.
@@ -134,9 +142,9 @@ def blend_tiles(
     out = np.empty((height, width, 3), dtype=dtype)
     acc = np.zeros((tile, width, 3), dtype=np.float32)  # rows [top, top + tile) of the strip
     wsum = np.zeros((tile, width, 1), dtype=np.float32)
-    bar = tqdm(
-        total=len(ys) * len(xs), desc="tiles", unit="tile", disable=not progress, leave=False
-    )
+    total = len(ys) * len(xs)
+    bar = tqdm(total=total, desc="tiles", unit="tile", disable=progress is not True, leave=False)
+    report, done_tiles = (progress if callable(progress) else None), 0
     for r, top in enumerate(ys):
         bottom = min(top + tile, height)
         wy = ramp(bottom - top, overlap, top > 0, bottom < height)
@@ -146,6 +154,9 @@ def blend_tiles(
             acc[: bottom - top, left:right] += w[..., None] * piece(top, bottom, left, right)
             wsum[: bottom - top, left:right] += w[..., None]
             bar.update()
+            done_tiles += 1
+            if report is not None:
+                report(done_tiles, total)
         done = (ys[r + 1] if r + 1 < len(ys) else height) - top  # rows no later tile touches
         rows = acc[:done] / wsum[:done]
         out[top : top + done] = np.round(rows).clip(0, 255) if dtype == np.uint8 else rows
@@ -153,6 +164,12 @@ def blend_tiles(
         wsum = np.concatenate([wsum[done:], np.zeros((done, width, 1), np.float32)])
     bar.close()
     return out
+
+
+def _of_view(report: Report, index: int, views: int) -> Report:
+    """A view's Report as a share of all views': view `index` of `views` counts its tiles after
+    those of the views before it."""
+    return lambda done, total: report(index * total + done, views * total)
 
 
 def _to_255(sr: torch.Tensor) -> np.ndarray:

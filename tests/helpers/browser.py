@@ -1,4 +1,4 @@
-"""The report test's browser: the system's Chromium (or a skip saying why none can run) opening a
+"""The browser tests' Chromium: the system's Chromium (or a skip saying why none can run) opening a
 page with the network off (tests/helpers/chromium.py), and where its screenshot is kept."""
 
 import os
@@ -21,12 +21,12 @@ def chromium() -> str:
     return path
 
 
-def keep_screenshot(shot: Path) -> Path | None:
-    """Copy shot to $SRCORE_ARTIFACTS/report.png when that variable is set; returns the copy."""
+def keep_screenshot(shot: Path, name: str = "report.png") -> Path | None:
+    """Copy shot to $SRCORE_ARTIFACTS/<name> when that variable is set; returns the copy."""
     folder = os.environ.get(ARTIFACTS)
     if not folder:
         return None
-    dst = Path(folder) / "report.png"
+    dst = Path(folder) / name
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, dst)
     return dst
