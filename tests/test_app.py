@@ -163,6 +163,17 @@ def test_the_page_upscales_compares_and_survives_bad_input_offline(files, tmp_pa
         finished(other)
         assert other.evaluate("document.getElementById('right-img').naturalWidth") == 176
 
+        strict = browser.new_context()  # the page's own Content-Security-Policy in force
+        strict.route("**/*", only_ours)
+        strict.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        plain = strict.new_page()
+        plain.goto(f"{base}/")
+        plain.wait_for_selector("#model-note:not(:empty)")
+        plain.set_input_files("#files", str(files["photo"]))
+        plain.wait_for_selector("#inputs li.current")
+        plain.click("#run")
+        plain.wait_for_selector("#timing[data-ms]")
+
         shot = tmp_path / "app.png"
         tab.screenshot(path=str(shot), full_page=True)
         print(f"screenshot: {shot}; copied to {keep_screenshot(shot, 'app.png')}")
@@ -189,6 +200,33 @@ def test_a_download_is_what_the_python_api_returns(files, tmp_path):
     expected = up.upscale(picture, **request)
     assert got.dtype == np.uint16 and got.shape == (75, 85, 4)
     assert np.array_equal(got, expected)
+
+
+def test_a_grey_photo_shows_the_pixels_its_download_holds(files, tmp_path):
+    grey = tmp_path / "grey.png"
+    Image.fromarray(smooth_image(30, 34)).convert("L").save(grey)
+    with served([files["other"]], tmp_path / "scratch") as base:
+        _, given = upload(base, grey)
+        done = run_job(base, source=given["id"], model=str(files["other"]), scale=2)
+        right = done["sides"]["right"]["id"]
+        _, shown = call(f"{base}/api/results/{right}.png")
+        _, saved = call(f"{base}/api/results/{right}/file")
+    preview, file = Image.open(io.BytesIO(shown)), Image.open(io.BytesIO(saved))
+    assert preview.mode == file.mode == "L" and np.array_equal(np.asarray(preview), file)
+
+
+def test_shrink_first_with_real_makes_a_new_lr_for_a_new_seed(files, tmp_path):
+    with served([files["knob"]], tmp_path / "scratch") as base:
+        _, given = upload(base, files["photo"])
+        shrink = {"source": given["id"], "model": str(files["knob"]), "mode": "shrink"}
+        first, again, other = (
+            run_job(base, **shrink, degradation="real", scale=2, seed=seed) for seed in (1, 1, 2)
+        )
+        clean = run_job(base, **shrink, scale=2, seed=2)
+    assert again["sides"]["left"]["cached"] and again["sides"]["right"]["cached"]
+    assert not other["sides"]["left"]["cached"]  # bicubic of another LR
+    assert other["sides"]["left"]["scores"] != first["sides"]["left"]["scores"]
+    assert clean["sides"]["left"]["scores"]["psnr_y"] > first["sides"]["left"]["scores"]["psnr_y"]
 
 
 def test_cancel_stops_at_the_next_tile_and_the_app_goes_on(files, tmp_path):
@@ -229,8 +267,28 @@ def test_bad_input_is_one_line_and_the_app_goes_on(files, tmp_path):
         assert failed["state"] == "failed" and "bad.pt" in failed["error"], failed
         status, _ = call(f"{base}/", headers={"Host": "rebound.example"})
         assert status == 403  # a page elsewhere pointing its own name at 127.0.0.1
+        status, _ = call(f"{base}/api/inputs", b"x", {"Sec-Fetch-Site": "cross-site"})
+        assert status == 403  # a form on another site posting here
+        _, answer = call(f"{base}/api/models?colour=1")
+        assert answer["error"].startswith("?colour=: not a query of this address"), answer
+        assert oversized_upload(base).endswith("big.png: 300000000 bytes, allowed up to 256 MiB")
         done = run_job(base, source=given["id"], model=str(files["knob"]), scale=2)
         assert done["state"] == "done"
+
+
+def oversized_upload(base: str) -> str:
+    """The error answered to an upload whose declared length is over the limit (the body is
+    never sent): the answer closes the connection, so no unread body is taken for a request."""
+    port = int(base.rsplit(":", 1)[1])
+    head = "POST /api/inputs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: big.png\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(f"{head}Content-Length: 300000000\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):  # until the server closes
+            answer += chunk
+    headers, body = answer.split(b"\r\n\r\n", 1)
+    assert b"Connection: close" in headers, headers
+    return json.loads(body)["error"]
 
 
 def test_two_requests_at_once_are_both_served(files, tmp_path):

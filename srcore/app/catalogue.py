@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from srcore.app.request import BICUBIC, ORIGINAL
 from srcore.common.cli import one_line
 from srcore.common.errors import UserError
 from srcore.deploy.onnx_backend import OnnxSampler
@@ -30,6 +31,7 @@ from srcore.deploy.upscaler import Upscaler
 from srcore.net.device import pick_device
 
 WORKSPACE_MODEL = Path("models") / "model.pt"
+RESERVED = (BICUBIC, ORIGINAL)  # the sides of the slider that are not models
 DVC_SECONDS = 120  # `dvc exp show` on a repository with many experiments
 
 
@@ -50,14 +52,19 @@ class Catalogue:
 
     def __init__(self, entries: list[Entry], device: str = "auto") -> None:
         self.device = device
-        self._entries = {e.name: e for e in entries}
+        self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
         self.pending = False  # experiments still being listed
+        self.add(entries)
 
     def add(self, entries: list[Entry]) -> None:
-        """Add entries whose names are not taken yet (a name already listed keeps its model)."""
+        """Add entries whose names are not taken yet (a name already listed keeps its model); a
+        model called as a side that is not a model (bicubic, original) is listed as
+        `<name> (<origin>)`."""
         with self._lock:
             for e in entries:
+                if e.name in RESERVED:
+                    e.name = f"{e.name} ({e.origin})"
                 self._entries.setdefault(e.name, e)
 
     def where(self) -> str:

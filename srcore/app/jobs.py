@@ -15,7 +15,6 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from srcore.app.catalogue import Catalogue, naming
@@ -27,9 +26,11 @@ from srcore.config.schema import RealConfig
 from srcore.data.named import lr_named
 from srcore.deploy.pictures import Picture
 from srcore.deploy.upscaler import bicubic_picture
+from srcore.diffusion.tiles import Report
 from srcore.eval.metrics import score
 
 KEYS = ("psnr_y", "ssim_y")  # the scores shown in shrink-first mode (None: identical images)
+JOBS_KEPT = 64  # finished jobs whose status a page may still ask for
 RESULTS_KEPT = 32  # results kept for re-use (a 1920 x 1280 result is about 10 MB with its preview)
 RESULTS_BYTES = 2**31  # and at most this many bytes of them (the newest is always kept)
 
@@ -113,7 +114,7 @@ class Job:
             fields = ("id", "state", "stage", "fraction", "error", "sides", "seconds", "version")
             return {k: getattr(self, k) for k in fields}
 
-    def report(self, side: str, part: int, parts: int) -> Callable[[int, int], None]:
+    def report(self, side: str, part: int, parts: int) -> Report:
         """The sampling loop's progress callback for side `side`, part `part` of `parts`."""
 
         def told(done: int, total: int) -> None:
@@ -124,6 +125,14 @@ class Job:
             )
 
         return told
+
+
+def input_key(r: Request) -> tuple:
+    """What the picture the models enlarge depends on: the image; in shrink-first mode also the
+    scale, the degradation and (for `real`, drawn at random) the seed."""
+    if r.mode == "upscale":
+        return (r.source, r.mode)
+    return (r.source, r.mode, r.degradation, r.scale, r.seed if r.degradation == "real" else None)
 
 
 class Worker:
@@ -142,8 +151,9 @@ class Worker:
         job = Job(secrets.token_hex(8), request)
         with self._lock:
             self._jobs[job.id] = job
-            while len(self._jobs) > 64:
-                self._jobs.popitem(last=False)
+            done = [k for k, j in self._jobs.items() if j.state != "running"]
+            for k in done[: max(0, len(self._jobs) - JOBS_KEPT)]:  # the oldest finished ones
+                del self._jobs[k]
         threading.Thread(target=self._work, args=(job,), name=f"job-{job.id}", daemon=True).start()
         return job
 
@@ -178,8 +188,7 @@ class Worker:
         """Both sides of `job`, each computed or taken from the kept results."""
         r = job.request
         source = self.sources.get(r.source)
-        card_a = self.catalogue.card(r.model)
-        scale = r.scale if r.scale is not None else card_a["scale"]
+        scale = r.scale if r.scale is not None else self.catalogue.card(r.model)["scale"]
         r = Request(**{**asdict(r), "scale": scale})
         lr, hr = self._input(source, r)
         models = [name for name in (r.compare, r.model) if name not in (BICUBIC, ORIGINAL)]
@@ -188,7 +197,9 @@ class Worker:
             shown.append(("bicubic", BICUBIC))
         sides = {}
         for side, name in shown:
-            key = (r.source, r.mode, r.degradation, scale, name, self._made_with(name, r))
+            if job.cancel.is_set():
+                raise Cancelled
+            key = (input_key(r), scale, name, self._made_with(name, r))
             result, cached = self._kept(key)
             if result is None:
                 part = models.index(name) if name in models else 0
@@ -216,14 +227,19 @@ class Worker:
         return Picture(lr, None, source.picture.grey), Picture(hr, None, source.picture.grey)
 
     def _made_with(self, name: str, r: Request) -> tuple:
-        """What a side's pixels depend on beyond the input: nothing for bicubic and the
+        """What a side's pixels depend on beyond its input and scale: nothing for bicubic and the
         original, the model's sampling options otherwise."""
         if name in (BICUBIC, ORIGINAL):
-            return (r.seed,) if r.mode == "shrink" and r.degradation == "real" else ()
+            return ()
         return tuple(sorted(r.options(self.catalogue.card(name)).items()))
 
     def _side(
-        self, name: str, pair: tuple[Picture, Picture | None], source: str, r: Request, report
+        self,
+        name: str,
+        pair: tuple[Picture, Picture | None],
+        source: str,
+        r: Request,
+        report: Report,
     ) -> Result:
         """One side of (the input, the original) of image `source`: bicubic, the original or a
         model's result, scored in shrink-first mode."""
@@ -243,7 +259,9 @@ class Worker:
         filename = download_name(source, name, r.scale, picture.deep)
         return Result(secrets.token_hex(8), name, picture, seconds, filename, scores, level)
 
-    def _enlarge(self, name: str, lr: Picture, r: Request, report) -> tuple[Picture, float | None]:
+    def _enlarge(
+        self, name: str, lr: Picture, r: Request, report: Report
+    ) -> tuple[Picture, float | None]:
         """Model `name`'s result and the clean-up level it was told (auto: estimated once, from
         the whole image); a UserError names the model."""
         up = self.catalogue.upscaler(name)

@@ -5,7 +5,7 @@ the page loads nothing from anywhere else (its Content-Security-Policy says so t
 two tabs are two sets of requests. The API (JSON unless said):
 
     GET  /api/models                 {"models": [{name, origin}], "pending": listing experiments,
-                                      "device": where they run}
+                                      "device": where they run, "max_upload": bytes per file}
     GET  /api/models/<name>          the model's controls (loads it once): catalogue.model_card
     GET  /api/samples                {"samples": [validation image names]}
     POST /api/inputs                 an image file as the body (header X-Name: its name), or
@@ -44,9 +44,10 @@ from srcore.app.sources import MAX_UPLOAD, Sources, encode_file, preview_png
 from srcore.common.cli import one_line
 from srcore.common.errors import UserError
 
-STATIC = {
+STATIC = {  # the page's four files (srcore/app/static)
     "/": ("index.html", "text/html"),
     "/app.js": ("app.js", "text/javascript"),
+    "/view.js": ("view.js", "text/javascript"),
     "/app.css": ("app.css", "text/css"),
 }
 POLL_SECONDS = 20.0
@@ -86,20 +87,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         url = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self._unread = self._length()
         try:
-            if not self._host_allowed():
-                raise PermissionError("this app answers to its own address only")
+            self._check_caller(method)
             if method == "GET" and url.path in STATIC:
                 return self._static(*STATIC[url.path])
-            for pattern, verb, handler in ROUTES:
+            for pattern, verb, handler, keys in ROUTES:
                 match = re.fullmatch(pattern, url.path)
                 if match and verb == method:
+                    query = _query(url.query, keys)
                     return handler(self, *map(unquote, match.groups()), **query)
             self._json({"error": f"{method} {url.path}: no such page"}, HTTPStatus.NOT_FOUND)
         except UserError as e:
             self._json({"error": one_line(e)})
-        except PermissionError as e:
+        except Refused as e:
             self._json({"error": str(e)}, HTTPStatus.FORBIDDEN)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the tab went away
@@ -107,21 +108,33 @@ class Handler(BaseHTTPRequestHandler):
             print(f"srcore-app: {method} {url.path}: {one_line(e)}", file=sys.stderr)
             self._json({"error": f"failed: {one_line(e)}"}, HTTPStatus.INTERNAL_SERVER_ERROR)
 
-    def _host_allowed(self) -> bool:
-        """On a loopback address, only requests that name it (a web page elsewhere that points a
-        name of its own at 127.0.0.1, DNS rebinding, is refused)."""
-        if not self.loopback:
-            return True
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-        return host in LOOPBACK
+    def _check_caller(self, method: str) -> None:
+        """Refuse what a web page elsewhere could send: on a loopback address a request naming
+        another host (DNS rebinding), and a POST that the browser marks as from another site."""
+        if self.loopback:
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+            if host not in LOOPBACK:
+                raise Refused("this app answers to its own address only")
+        if method == "POST" and self.headers.get("Sec-Fetch-Site") == "cross-site":
+            raise Refused("this app takes work from its own page only")
+
+    def _length(self) -> int:
+        """The request body's declared length (0 when absent or not a number >= 0)."""
+        try:
+            return max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            return 0
 
     # -- answers --
-    def _send(self, body: bytes, kind: str, status: int = 200, headers: dict | None = None):
+    def _send(self, body: bytes, kind: str, status: int = 200, headers: dict | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        if self._unread:  # a body this answer did not read would be taken for the next request
+            self.send_header("Connection", "close")
+            self.close_connection = True
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -134,18 +147,21 @@ class Handler(BaseHTTPRequestHandler):
         body = (resources.files("srcore.app") / "static" / name).read_bytes()
         self._send(body, f"{kind}; charset=utf-8", headers={"Content-Security-Policy": PAGE_POLICY})
 
-    def _body(self, limit: int) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > limit:
-            self.close_connection = True  # the body is not read: this connection is done
-            raise UserError(f"{length} bytes: allowed up to {limit // 2**20} MiB")
+    def _body(self, limit: int, name: str = "the request") -> bytes:
+        """The request's body, at most `limit` bytes (more: a UserError naming `name`)."""
+        length = self._unread
+        if length > limit:  # not read: the answer closes the connection
+            raise UserError(f"{name}: {length} bytes, allowed up to {limit // 2**20} MiB")
+        self._unread = 0
         return self.rfile.read(length)
 
     # -- routes --
     def models(self) -> None:
         catalogue = self.app.catalogue
-        listing, pending = catalogue.listing(), catalogue.pending
-        self._json({"models": listing, "pending": pending, "device": catalogue.where()})
+        listing, pending, device = catalogue.listing(), catalogue.pending, catalogue.where()
+        self._json(
+            {"models": listing, "pending": pending, "device": device, "max_upload": MAX_UPLOAD}
+        )
 
     def model(self, name: str) -> None:
         self._json(self.app.catalogue.card(name))
@@ -158,7 +174,7 @@ class Handler(BaseHTTPRequestHandler):
         if sample is not None:
             return self._json(sources.add_sample(sample).describe())
         name = unquote(self.headers.get("X-Name") or "image")
-        self._json(sources.add_upload(name, self._body(MAX_UPLOAD)).describe())
+        self._json(sources.add_upload(name, self._body(MAX_UPLOAD, name)).describe())
 
     def input_preview(self, source_id: str) -> None:
         self._send(preview_png(self.app.sources.get(source_id).picture), "image/png")
@@ -202,18 +218,32 @@ class Handler(BaseHTTPRequestHandler):
         self._send(body, kind, headers={"Content-Disposition": disposition})
 
 
-ROUTES = [
-    (r"/api/models", "GET", Handler.models),
-    (r"/api/models/(.+)", "GET", Handler.model),
-    (r"/api/samples", "GET", Handler.samples),
-    (r"/api/inputs", "POST", Handler.add_input),
-    (r"/api/inputs/([0-9a-f]+)\.png", "GET", Handler.input_preview),
-    (r"/api/jobs", "POST", Handler.start_job),
-    (r"/api/jobs/([0-9a-f]+)", "GET", Handler.job_status),
-    (r"/api/jobs/([0-9a-f]+)/cancel", "POST", Handler.cancel_job),
-    (r"/api/results/([0-9a-f]+)\.png", "GET", Handler.result_preview),
-    (r"/api/results/([0-9a-f]+)/file", "GET", Handler.result_file),
+ROUTES = [  # (path, method, handler, the query keys it takes)
+    (r"/api/models", "GET", Handler.models, ()),
+    (r"/api/models/(.+)", "GET", Handler.model, ()),
+    (r"/api/samples", "GET", Handler.samples, ()),
+    (r"/api/inputs", "POST", Handler.add_input, ("sample",)),
+    (r"/api/inputs/([0-9a-f]+)\.png", "GET", Handler.input_preview, ()),
+    (r"/api/jobs", "POST", Handler.start_job, ()),
+    (r"/api/jobs/([0-9a-f]+)", "GET", Handler.job_status, ("after",)),
+    (r"/api/jobs/([0-9a-f]+)/cancel", "POST", Handler.cancel_job, ()),
+    (r"/api/results/([0-9a-f]+)\.png", "GET", Handler.result_preview, ()),
+    (r"/api/results/([0-9a-f]+)/file", "GET", Handler.result_file, ()),
 ]
+
+
+class Refused(Exception):
+    """A request this app does not answer (status 403)."""
+
+
+def _query(text: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """The query's values by key (the last of a repeated one); a UserError for a key the route
+    does not take."""
+    query = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+    if unknown := sorted(set(query) - set(keys)):
+        allowed = ", ".join(keys) or "none"
+        raise UserError(f"?{unknown[0]}=: not a query of this address (allowed: {allowed})")
+    return query
 
 
 def make_server(app: App, host: str = "127.0.0.1", port: int = 7860) -> ThreadingHTTPServer:

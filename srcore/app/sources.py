@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from PIL import Image
 
 from srcore.common.errors import UserError
 from srcore.common.images import IMAGE_SUFFIXES, list_images
-from srcore.deploy.pictures import Picture, read_picture, write_picture
+from srcore.deploy.pictures import Picture, picture_to_pil, read_picture, write_picture
 
 MAX_UPLOAD = 256 * 2**20  # bytes of one uploaded file
 KEPT = 64  # images kept per app (the oldest is forgotten first)
@@ -65,21 +66,21 @@ class Sources:
 
     def add_upload(self, name: str, data: bytes) -> Source:
         """An uploaded file called `name`: a UserError naming it if it is not an image the CLI
-        reads (unreadable, a decompression bomb, too large)."""
-        name = Path(name.replace("\\", "/")).name or "image"
+        reads (unreadable, a decompression bomb, too large). The name is only shown: the copy
+        read is the app's own file (Pillow and OpenCV tell the format from the content)."""
+        name = Path(name.replace("\\", "/").replace("\0", "")).name[:200] or "image"
         if len(data) > MAX_UPLOAD:
             raise UserError(f"{name}: {len(data)} bytes, allowed up to {MAX_UPLOAD // 2**20} MiB")
         token = secrets.token_hex(8)
-        path = self.folder / token / name
-        path.parent.mkdir(parents=True)
-        path.write_bytes(data)
+        path = self.folder / token / "upload"
         try:
+            path.parent.mkdir(parents=True)
+            path.write_bytes(data)
             picture = read_picture(path)
         except UserError as e:  # its message names our copy: name the user's file instead
             raise UserError(str(e).replace(str(path), name)) from None
         finally:
-            path.unlink()
-            path.parent.rmdir()
+            shutil.rmtree(path.parent, ignore_errors=True)
         return self._keep(Source(token, name, picture))
 
     def add_sample(self, name: str) -> Source:
@@ -116,12 +117,15 @@ def eight_bits(picture: Picture) -> np.ndarray:
 
 
 def preview_png(picture: Picture) -> bytes:
-    """The picture as the page shows it: an 8-bit PNG (grey as L, alpha kept), fast to encode."""
-    rgb = eight_bits(picture)
-    im = Image.fromarray(rgb[..., 0] if picture.grey else rgb)
-    if picture.alpha is not None:
-        alpha = picture.alpha if not picture.deep else np.round(picture.alpha / 257.0)
-        im.putalpha(Image.fromarray(alpha.astype(np.uint8)))
+    """The picture as the page shows it: an 8-bit PNG, fast to encode. An 8-bit picture is the
+    image write_picture stores (grey as its luma, alpha kept); a 16-bit one its levels rounded."""
+    if not picture.deep:
+        im = picture_to_pil(picture)
+    else:
+        rgb = eight_bits(picture)
+        im = Image.fromarray(rgb[..., 0] if picture.grey else rgb)  # 16-bit grey is grey already
+        if picture.alpha is not None:
+            im.putalpha(Image.fromarray(np.round(picture.alpha / 257.0).astype(np.uint8)))
     buffer = io.BytesIO()
     im.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
@@ -132,8 +136,8 @@ def download_name(source_name: str, label: str, scale: float, deep: bool) -> str
     bits (as srcore-upscale names 16-bit results)."""
     src = Path(source_name)
     suffix = ".png" if deep or src.suffix.lower() not in IMAGE_SUFFIXES else src.suffix
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(label).stem)
-    return f"{src.stem}_{safe}_x{scale:g}{suffix}"
+    safe = lambda text: "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
+    return f"{safe(src.stem)}_{safe(Path(label).stem)}_x{scale:g}{suffix}"
 
 
 def encode_file(picture: Picture, name: str, folder: Path) -> bytes:

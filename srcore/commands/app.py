@@ -28,6 +28,7 @@ from srcore.app.server import LOOPBACK, App, make_server
 from srcore.app.sources import Sources
 from srcore.common.cli import HelpFormatter, call
 from srcore.common.errors import UserError
+from srcore.net.device import pick_device
 
 
 def parser() -> argparse.ArgumentParser:
@@ -56,6 +57,7 @@ def serve(args: argparse.Namespace) -> int:
     for path in args.models:
         if not path.is_file():
             raise UserError(f"{path}: no such model file")
+    pick_device(args.device)  # cuda without CUDA stops here, in one line
     catalogue = Catalogue(startup_entries(Path.cwd(), args.models), args.device)
     if not args.no_experiments:
         catalogue.discover_experiments(Path.cwd())
