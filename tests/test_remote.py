@@ -42,7 +42,7 @@ def test_push_then_pull_into_a_fresh_clone_reproduces_without_training(tmp_path)
     assert "Running stage 'evaluate'" in rescore, rescore
     diff = json.loads(run("dvc metrics diff --json", clone, cenv))["metrics/metrics.json"]
     assert diff and all(k.endswith("seconds") for k in diff), diff  # only the timings move
-    assert "2 image(s) upscaled x4" in run("srcore-upscale data/raw/valid -o up", clone, cenv)
+    assert "2 file(s) upscaled x4" in run("srcore-upscale data/raw/valid -o up", clone, cenv)
 
     # an experiment travels: git refs to the git remote, its outputs to the DVC remote
     run("dvc exp run -n k1 -S kappa=1.0", proj, env)

@@ -63,8 +63,8 @@ def test_upscale_keeps_modes_formats_and_reports_bad_files(tmp_path, model_file,
     errors = [line for line in cap.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 3 and "Traceback" not in cap.err
     assert all(any(n in e for e in errors) for n in ("broken.png", "missing.png", "bomb.png"))
-    assert "skipped 2 file(s) that are not images" in cap.out
-    assert "6 image(s) upscaled x4" in cap.out
+    assert "skipped 2 file(s) that are neither images nor clips" in cap.out
+    assert "6 file(s) upscaled x4" in cap.out
     deep_rgb_out = Image.open(out / "photo16.png")  # a 16-bit TIFF comes back as a 16-bit PNG
     assert deep_rgb_out.format == "PNG" and deep_rgb_out.size == (160, 96)
     assert read_picture(out / "photo16.png").deep
@@ -178,7 +178,7 @@ def test_upscale_without_any_readable_input_or_model_is_one_error_line(
     Image.fromarray(smooth_image(16, 16)).save(tmp_path / "ok.png")
     out = tmp_path / "out"
     cases = [
-        ([str(tmp_path / "empty")], model_file, "no image files in"),
+        ([str(tmp_path / "empty")], model_file, "no image files or clips in"),
         ([str(tmp_path / "bad.png")], model_file, "bad.png"),
         ([str(tmp_path / "missing.png")], model_file, "missing.png"),
         ([str(tmp_path / "ok.png")], tmp_path / "nope.pt", "nope.pt: model file not found"),

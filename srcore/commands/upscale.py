@@ -1,18 +1,24 @@
-"""Upscale your own images with a trained model.
+"""Upscale your own images and clips with a trained model.
 
     srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
                    [--sampler ancestral|ddim] [--samples N] [--ensemble] [--cleanup L|auto]
                    [--tile 1024] [--overlap 32] [--device auto|cpu|cuda] [--backend torch|onnx]
+                   [--codec libx264] [--crf 18] [--batch 4]
     (or python -m srcore.commands.upscale ...)
 
-INPUT is image files or folders (their images, not recursive; other files in a folder are counted
-and skipped). Each image is enlarged by the model's scale, or by --scale for a model trained over a
-range of scales (model.scales; an h x w image becomes round(h s) x round(w s)): bicubic base y0,
-then the diffusion chain, in overlapping tiles blended smoothly. Greyscale stays greyscale, an alpha
-channel is enlarged bicubically and put back, EXIF rotation is applied, 8-bit files keep their
-format and 16-bit PNG/TIFF files come back as 16-bit PNG. A file that cannot be read, upscaled or
-written is reported in one line naming it and the others go on; the exit code is 1 if some failed, 2
-if all did (or there were no images, or the model file is missing or bad).
+Clips (.mp4 .m4v .mov .mkv .webm .avi .ts) are upscaled frame by frame as they stream and written
+to OUTDIR under their own name: same timestamps, audio and subtitles copied untouched, rotation
+applied, --codec/--crf for the video (srcore.deploy.video states every rule).
+
+INPUT is image files, clips or folders (their images and clips, not recursive; other files in a
+folder are counted and skipped). Each image is enlarged by the model's scale, or by --scale for a
+model trained over a range of scales (model.scales; an h x w image becomes round(h s) x
+round(w s)): bicubic base y0, then the diffusion chain, in overlapping tiles blended smoothly.
+Greyscale stays greyscale, an alpha channel is enlarged bicubically and put back, EXIF rotation is
+applied, 8-bit files keep their format and 16-bit PNG/TIFF files come back as 16-bit PNG. A file
+that cannot be read, upscaled or written is reported in one line naming it and the others go on;
+the exit code is 1 if some failed, 2 if all did (or there were no images, or the model file is
+missing or bad).
 
 --backend onnx runs a graph written by srcore-export (--model, default models/model.onnx) with ONNX
 Runtime on the CPU: one step, one draw, no ensemble, at the scale it was exported for, in tiles
@@ -37,8 +43,10 @@ from srcore.common.images import IMAGE_SUFFIXES
 from srcore.config.sampling import AUTO
 from srcore.deploy.pictures import read_picture, write_picture
 from srcore.deploy.upscaler import BACKENDS, TILE, Upscaler
+from srcore.deploy.video import VIDEO_SUFFIXES, ClipOptions, is_video, upscale_clip
 
 PER_FILE_ERRORS = (*USER_ERRORS, OSError, MemoryError, torch.cuda.OutOfMemoryError)
+TAKEN = (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)
 
 
 def collect_inputs(inputs: list[str]) -> tuple[list[Path], int]:
@@ -50,8 +58,8 @@ def collect_inputs(inputs: list[str]) -> tuple[list[Path], int]:
         p = Path(s)
         if p.is_dir():
             found = sorted(q for q in p.iterdir() if q.is_file())
-            files += [q for q in found if q.suffix.lower() in IMAGE_SUFFIXES]
-            others += sum(q.suffix.lower() not in IMAGE_SUFFIXES for q in found)
+            files += [q for q in found if q.suffix.lower() in TAKEN]
+            others += sum(q.suffix.lower() not in TAKEN for q in found)
         else:
             files.append(p)  # a missing or bad file is reported when it is read
     return files, others
@@ -100,6 +108,13 @@ def parser() -> argparse.ArgumentParser:
         help="torch: a model file with PyTorch; onnx: an exported graph with ONNX Runtime (CPU) "
         "(default: onnx for a .onnx file)",
     )
+    ap.add_argument(
+        "--codec", help="clips: the video encoder (default: libx264, libvpx-vp9 for .webm)"
+    )
+    ap.add_argument(
+        "--crf", type=int, default=18, help="clips: the encoder's quality (0: lossless)"
+    )
+    ap.add_argument("--batch", type=int, default=4, help="clips: frames upscaled together")
     return ap
 
 
@@ -110,26 +125,42 @@ def load_upscaler(args: argparse.Namespace) -> Upscaler:
     return Upscaler.load(path, args.device, args.backend, **options_of(args))
 
 
+def upscale_image(
+    upscaler: Upscaler, src: Path, outdir: Path, taken: set[Path], auto: bool
+) -> Path:
+    """Enlarge one image file into outdir; its path."""
+    picture = read_picture(src)
+    if auto:  # the level each photo gets, so a user sees what was decided
+        tqdm.write(f"{src}: clean-up level {upscaler.cleanup_level(picture):g} (auto)")
+    out = upscaler.upscale_picture(picture, progress=True)
+    dst = output_path(src, outdir, taken, out.deep)
+    jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
+    write_picture(dst, out, **({"quality": 95} if jpeg else {}))
+    return dst
+
+
 def upscale(args: argparse.Namespace) -> int:
     """Enlarge every input; 1 if some failed, 2 if none could be done. A user's mistake raises."""
     files, others = collect_inputs(args.inputs)
     if others:
-        print(f"skipped {others} file(s) that are not images ({', '.join(IMAGE_SUFFIXES)})")
+        print(f"skipped {others} file(s) that are neither images nor clips ({', '.join(TAKEN)})")
     if not files:
-        looked = ", ".join(IMAGE_SUFFIXES)
-        raise UserError(f"no image files in {', '.join(args.inputs)} (looked for {looked})")
+        looked = ", ".join(TAKEN)
+        raise UserError(
+            f"no image files or clips in {', '.join(args.inputs)} (looked for {looked})"
+        )
     upscaler = load_upscaler(args)
     auto = upscaler.spec(upscaler.defaults).cleanup == AUTO
     written, failed, taken, t0 = [], [], set(), time.time()
-    for src in tqdm(files, desc="images", unit="img"):
+    clips = ClipOptions(args.codec, args.crf, args.batch)
+    for src in tqdm(files, desc="files", unit="file"):
         try:
-            picture = read_picture(src)
-            if auto:  # the level each photo gets, so a user sees what was decided
-                tqdm.write(f"{src}: clean-up level {upscaler.cleanup_level(picture):g} (auto)")
-            out = upscaler.upscale_picture(picture, progress=True)
-            dst = output_path(src, args.outdir, taken, out.deep)
-            jpeg = dst.suffix.lower() in (".jpg", ".jpeg")
-            write_picture(dst, out, **({"quality": 95} if jpeg else {}))
+            if is_video(src):
+                dst = output_path(src, args.outdir, taken)
+                frames = upscale_clip(upscaler, src, dst, upscaler.defaults, clips, progress=True)
+                tqdm.write(f"{src}: {frames} frames")
+            else:
+                dst = upscale_image(upscaler, src, args.outdir, taken, auto)
         except PER_FILE_ERRORS as e:
             message = one_line(e) if str(src) in str(e) else f"{src}: {one_line(e)}"
             tqdm.write(f"error: {message}", file=sys.stderr)
@@ -141,7 +172,7 @@ def upscale(args: argparse.Namespace) -> int:
     seconds = time.time() - t0
     names = ", ".join(str(p) for p in written)
     print(
-        f"{len(written)} image(s) upscaled x{upscaler.scale:g} in {seconds:.1f}s, "
+        f"{len(written)} file(s) upscaled x{upscaler.scale:g} in {seconds:.1f}s, "
         f"{len(failed)} failed: {names}"
     )
     return 1 if failed else 0
