@@ -5,11 +5,12 @@
 
 A clip of `frames` frames (a pan over a validation photo, made with PyAV) is enlarged x4 (320x240
 to 1280x960 by default): PyTorch with srcore-upscale's defaults (tiles of 1024: a 1280x960 frame
-is four tiles, frame by frame); whole frames (tile 0) one per network call (batch 1) and four per
+is two tiles, frame by frame); whole frames (tile 0) one per network call (batch 1) and four per
 call (batch 4); the model's ONNX graph (srcore-export, made here, in tiles); and beside them the
 image path's time for one frame (Upscaler.upscale_picture, tiles of 1024), and the PSNR of the
-written frames against the image path's results for the same input frames. Memory: the peak RSS of a
-fresh process upscaling a 64x48 clip of 20 and of 200 frames (bounded: the two should be alike).
+written frames against the image path's results for the same input frames. Memory: the peak
+RSS of a fresh process upscaling a 64x48 clip of 100, 400 and 1600 frames, and its growth per
+frame (a path that held the frames would grow by an output frame, 144 kB, per frame).
 Prints and writes one JSON object.
 """
 
@@ -31,19 +32,18 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.bench_api import _cpu  # noqa: E402
 from srcore.common.atomic import write_json  # noqa: E402
-from srcore.config.sampling import SamplingSpec  # noqa: E402
 from srcore.deploy.pictures import Picture  # noqa: E402
 from srcore.deploy.upscaler import Upscaler  # noqa: E402
 from srcore.deploy.video import ClipOptions, upscale_clip  # noqa: E402
 
+LENGTHS = (100, 400, 1600)  # frames of the 64x48 clips whose memory is measured
 PEAK = """
 import sys
 from pathlib import Path
-from srcore.config.sampling import SamplingSpec
 from srcore.deploy.upscaler import Upscaler
 from srcore.deploy.video import ClipOptions, upscale_clip
 up = Upscaler.load(sys.argv[1], device="cpu")
-upscale_clip(up, Path(sys.argv[2]), Path(sys.argv[3]), SamplingSpec(), ClipOptions())
+upscale_clip(up, Path(sys.argv[2]), Path(sys.argv[3]), None, ClipOptions())
 status = Path("/proc/self/status").read_text().split()
 print(status[status.index("VmHWM:") + 1])  # kB; ru_maxrss would keep the parent's peak
 """
@@ -73,9 +73,11 @@ def pan_clip(path: Path, frames: int, width: int, height: int) -> None:
         out.mux(stream.encode(None))
 
 
-def fps(up: Upscaler, clip: Path, out: Path, frames: int, batch: int, tile: int | None) -> float:
+def fps(
+    up: Upscaler, clip: Path, out: Path, frames: int, batch: int | None, tile: int | None
+) -> float:
     t0 = time.perf_counter()
-    spec = SamplingSpec() if tile is None else SamplingSpec(tile=tile)
+    spec = None if tile is None else up.defaults.updated(tile=tile)
     upscale_clip(up, clip, out, spec, ClipOptions(batch=batch))
     return frames / (time.perf_counter() - t0)
 
@@ -121,7 +123,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
         "model": str(args.model),
         "clip": f"{args.frames} frames, {width}x{height} -> x{up.scale:g}",
         "image_path_s_per_frame": round(image_s, 3),
-        "torch_default_fps": round(fps(up, clip, tmp / "d.mp4", args.frames, 4, None), 3),
+        "torch_default_fps": round(fps(up, clip, tmp / "d.mp4", args.frames, None, None), 3),
         "torch_batch1_fps": round(fps(up, clip, tmp / "b1.mp4", args.frames, 1, 0), 3),
         "torch_batch4_fps": round(fps(up, clip, tmp / "b4.mp4", args.frames, 4, 0), 3),
     }
@@ -129,14 +131,16 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
     graph = tmp / "model.onnx"
     export_model(args.model, graph)
     onnx = Upscaler.load(graph)
-    record["onnx_fps"] = round(fps(onnx, clip, tmp / "onnx.mp4", args.frames, 1, None), 3)
+    record["onnx_fps"] = round(fps(onnx, clip, tmp / "onnx.mp4", args.frames, None, None), 3)
     record["batch4_over_batch1"] = round(record["torch_batch4_fps"] / record["torch_batch1_fps"], 3)
     record["onnx_over_torch_default"] = round(record["onnx_fps"] / record["torch_default_fps"], 3)
-    for n in (20, 200):
+    peaks = {}
+    for n in LENGTHS:
         pan_clip(tmp / f"m{n}.mp4", n, 64, 48)
-        record[f"peak_rss_mb_{n}_frames"] = round(
-            peak_rss_mb(args.model, tmp / f"m{n}.mp4", tmp / f"o{n}.mp4"), 1
-        )
+        peaks[n] = peak_rss_mb(args.model, tmp / f"m{n}.mp4", tmp / f"o{n}.mp4")
+        record[f"peak_rss_mb_{n}_frames"] = round(peaks[n], 1)
+    slope = (peaks[LENGTHS[-1]] - peaks[LENGTHS[0]]) / (LENGTHS[-1] - LENGTHS[0]) * 1024
+    record["peak_rss_kb_per_frame"] = round(slope, 1)  # holding frames: 144 kB each (256x192)
     return record
 
 

@@ -173,7 +173,7 @@ def test_upscale_backend_onnx_writes_what_the_torch_backend_writes(exported, tmp
         assert upscale_main([*args, "--backend", backend, "--seed", "5"]) == 0
         outs[backend] = {n: Image.open(tmp_path / backend / n) for n in ("alpha.png", "grey.png")}
         outs[backend]["tiled.png"] = Image.open(tmp_path / backend / "tiled.png")
-    assert "4 image(s) upscaled x4" in capsys.readouterr().out
+    assert "4 file(s) upscaled x4" in capsys.readouterr().out
     for name in ("alpha.png", "grey.png"):
         a, b = outs["torch"][name], outs["onnx"][name]
         assert a.mode == b.mode and a.size == b.size == (180, 120)

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from srcore.commands.upscale import main
+from srcore.common.errors import UserError
 from srcore.config.sampling import SamplingSpec
-from srcore.deploy import video
+from srcore.deploy import frames, video
 from srcore.deploy.upscaler import Upscaler
 from tests.helpers.app import model_files
 from tests.helpers.clips import audio_of, make_clip, packets_of, timestamps_of
@@ -66,27 +67,56 @@ def test_the_batched_path_gives_the_frames_one_by_one_gives(models, tmp_path):
     up = Upscaler.load(models["knob"], "cpu")
     one = upscaled(up, tmp_path / "pan.mkv", tmp_path / "one.mkv", batch=1)
     four = upscaled(up, tmp_path / "pan.mkv", tmp_path / "four.mkv", batch=4)
-    assert video.FrameEnlarger(up, SamplingSpec(scale=2), video.ClipOptions()).batched((24, 32))
+    assert frames.FrameEnlarger(up, SamplingSpec(scale=2), batch=4).batched((24, 32))
+    assert not frames.FrameEnlarger(up, SamplingSpec(scale=2)).batched((24, 32))  # CPU: 1
     assert max(np.abs(a.astype(int) - b).max() for a, b in zip(one, four)) <= 1
 
 
 def test_frames_stream_through_a_batch_at_a_time_whatever_the_length(models, tmp_path, monkeypatch):
     make_clip(tmp_path / "long.mkv", frames=120, audio=False, lossless=False)
-    sizes, enlarge = [], video.FrameEnlarger.__call__
+    sizes, enlarge = [], frames.FrameEnlarger.__call__
     monkeypatch.setattr(
-        video.FrameEnlarger, "__call__", lambda self, fs: sizes.append(len(fs)) or enlarge(self, fs)
+        frames.FrameEnlarger,
+        "__call__",
+        lambda self, fs: sizes.append(len(fs)) or enlarge(self, fs),
     )
     up = Upscaler.load(models["other"], "cpu")
     spec, options = SamplingSpec(scale=2), video.ClipOptions(batch=4)
-    assert video.upscale_clip(up, tmp_path / "long.mkv", tmp_path / "out.mkv", spec, options) == 120
-    assert sum(sizes) == 120 and max(sizes) <= 4 + 2, sizes  # a packet may carry a few frames
+    done = video.upscale_clip(up, tmp_path / "long.mkv", tmp_path / "out.mkv", spec, options)
+    assert done.frames == 120 and sum(sizes) == 120 and max(sizes) <= 4, sizes
+
+
+class Recorder:
+    """A stand-in for FrameEnlarger: records the batch sizes it is given."""
+
+    batch = 4
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def __call__(self, frames: list) -> list:
+        self.sizes.append(len(frames))
+        return []
+
+
+def test_a_decoder_that_gives_many_frames_at_once_is_cut_into_batches():
+    job = video.Transcoder.__new__(video.Transcoder)  # only the batching is exercised
+    job.enlarge, job.written, job._check_size = Recorder(), 0, lambda frame, src: None
+    rest = job._flush(list(range(10)), tqdm_stub(), Path("x.mp4"), whole=False)
+    assert job.enlarge.sizes == [4, 4] and rest == [8, 9]
+    assert job._flush(rest, tqdm_stub(), Path("x.mp4"), whole=True) == []
+    assert job.enlarge.sizes == [4, 4, 2] and job.written == 10
+
+
+def tqdm_stub():
+    return type("Bar", (), {"update": lambda self, n: None})()
 
 
 def test_an_onnx_graph_upscales_a_clip(exported, tmp_path):
     _, graph = exported
     make_clip(tmp_path / "pan.mp4", frames=3)
     up = Upscaler.load(graph)
-    assert video.upscale_clip(up, tmp_path / "pan.mp4", tmp_path / "x4.mp4", SamplingSpec()) == 3
+    assert video.upscale_clip(up, tmp_path / "pan.mp4", tmp_path / "x4.mp4").frames == 3
     assert [f.shape for f in video.frames_of(tmp_path / "x4.mp4")] == [(96, 128, 3)] * 3
 
 
@@ -105,10 +135,10 @@ def test_each_bad_clip_is_one_line_and_the_batch_goes_on(models, tmp_path, capsy
     assert code == 1 and len(errors) == 3, errors
     for name, words in (
         ("a_text.mp4", "not a video FFmpeg can read"),
-        ("c_cut.mp4", "ends at frame"),
+        ("c_cut.mp4", "the stream ends at packet 3 of 6"),
         ("d_sound.m4a.mp4", "no video stream (streams: audio)"),
     ):
-        assert any(name in e and words in e for e in errors), (name, errors)
+        assert any(name in e and words in e for e in errors), (name, "\n".join(errors))
     assert sorted(p.name for p in out.iterdir()) == ["b_whole.mp4", "e_photo.png"]
     code = main(
         [
@@ -124,6 +154,15 @@ def test_each_bad_clip_is_one_line_and_the_batch_goes_on(models, tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 2 and "b_whole.mp4: codec nope: this FFmpeg has no such encoder" in err
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def test_a_codec_the_container_cannot_hold_is_one_line(models, tmp_path):
+    make_clip(tmp_path / "pan.mp4", frames=2, audio=False)
+    up = Upscaler.load(models["other"], "cpu")
+    options = video.ClipOptions(codec="libx264")
+    with pytest.raises(UserError, match=r"pan.mp4: .*webm.*libx264"):
+        video.upscale_clip(up, tmp_path / "pan.mp4", tmp_path / "pan.webm", None, options)
+    assert list(tmp_path.iterdir()) == [tmp_path / "pan.mp4"]  # nothing left behind
 
 
 def _sound_only(path: Path) -> None:
@@ -142,7 +181,7 @@ def _sound_only(path: Path) -> None:
 @pytest.mark.parametrize("rotation, turned", [(90, (3, 2)), (-90, (3, 2)), (180, (2, 3))])
 def test_a_rotated_frame_is_turned_upright(rotation, turned):
     rgb = np.arange(18, dtype=np.uint8).reshape(2, 3, 3)
-    up = video.upright(rgb, rotation)
+    up = frames.upright(rgb, rotation)
     assert up.shape[:2] == turned
-    assert np.array_equal(video.upright(up, -rotation), rgb)  # the turn undone
-    assert video.even(np.zeros((61, 81, 3))).shape == (60, 80, 3)
+    assert np.array_equal(frames.upright(up, -rotation), rgb)  # the turn undone
+    assert frames.even(np.zeros((61, 81, 3))).shape == (60, 80, 3)

@@ -3,7 +3,7 @@
     srcore-upscale INPUT... -o OUTDIR [--model models/model.pt] [--scale S] [--steps N] [--seed S]
                    [--sampler ancestral|ddim] [--samples N] [--ensemble] [--cleanup L|auto]
                    [--tile 1024] [--overlap 32] [--device auto|cpu|cuda] [--backend torch|onnx]
-                   [--codec libx264] [--crf 18] [--batch 4]
+                   [--codec libx264] [--crf 18] [--batch N]
     (or python -m srcore.commands.upscale ...)
 
 Clips (.mp4 .m4v .mov .mkv .webm .avi .ts) are upscaled frame by frame as they stream and written
@@ -58,11 +58,20 @@ def collect_inputs(inputs: list[str]) -> tuple[list[Path], int]:
         p = Path(s)
         if p.is_dir():
             found = sorted(q for q in p.iterdir() if q.is_file())
-            files += [q for q in found if q.suffix.lower() in TAKEN]
-            others += sum(q.suffix.lower() not in TAKEN for q in found)
+            taken = [q for q in found if q.suffix.lower() in TAKEN and not _typescript(q)]
+            files += taken
+            others += len(found) - len(taken)
         else:
             files.append(p)  # a missing or bad file is reported when it is read
     return files, others
+
+
+def _typescript(path: Path) -> bool:
+    """A .ts file that is not MPEG-TS (whose packets start with the byte 0x47): source code."""
+    if path.suffix.lower() != ".ts":
+        return False
+    with open(path, "rb") as f:
+        return f.read(1) != b"\x47"
 
 
 def output_path(src: Path, outdir: Path, taken: set[Path], deep: bool = False) -> Path:
@@ -74,6 +83,21 @@ def output_path(src: Path, outdir: Path, taken: set[Path], deep: bool = False) -
         dst, k = outdir / f"{name.stem}_{k}{name.suffix}", k + 1
     taken.add(dst)
     return dst
+
+
+def at_least(low: int):
+    """An argparse type: an integer >= low."""
+
+    def value(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = low - 1
+        if number < low:
+            raise argparse.ArgumentTypeError(f"{text!r}: allowed an integer >= {low}")
+        return number
+
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -157,8 +181,9 @@ def upscale(args: argparse.Namespace) -> int:
         try:
             if is_video(src):
                 dst = output_path(src, args.outdir, taken)
-                frames = upscale_clip(upscaler, src, dst, upscaler.defaults, clips, progress=True)
-                tqdm.write(f"{src}: {frames} frames")
+                done = upscale_clip(upscaler, src, dst, upscaler.defaults, clips, progress=True)
+                told = "" if done.level is None or not auto else f", clean-up level {done.level:g}"
+                tqdm.write(f"{src}: {done.frames} frames{told}")
             else:
                 dst = upscale_image(upscaler, src, args.outdir, taken, auto)
         except PER_FILE_ERRORS as e:

@@ -17,6 +17,7 @@ buffers), so keep one Upscaler per GPU.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import replace
@@ -135,6 +136,11 @@ class Upscaler:
             return finish_picture(picture, sampler.enlarge(y0, progress))
         with self._turns:
             return finish_picture(picture, sampler.enlarge(y0, progress))
+
+    def turn(self) -> contextlib.AbstractContextManager:
+        """Hold the model for one call made outside upscale_picture (a GPU serves one at a
+        time; on the CPU calls overlap)."""
+        return self._turns if self._turns is not None else contextlib.nullcontext()
 
     def cleanup_level(
         self, image: Any, scale: float | None = None, cleanup: float | str | None = None
