@@ -3,9 +3,10 @@
     python studies/video/stability.py [--model models/model.pt] [--photo PATH] [--frames 8]
                                       [--out studies/video/stability.json]
 
-Clips are made from one still photo by known motion: still, a pan by one LR pixel per frame and a
-pan by half an LR pixel per frame (HR crops moved by `scale` and `scale / 2` pixels, each shrunk
-to its LR by the evaluation's bicubic). Each clip is upscaled x4 by:
+Clips are made from one still photo by known motion: still, a pan by one LR pixel per frame, a
+pan by half an LR pixel per frame (HR crops moved by `scale` and `scale / 2` pixels) and a zoom
+of 2% per frame about the centre, each frame shrunk to its LR by the evaluation's bicubic. Each
+clip is upscaled x4 by:
 
     bicubic   the bicubic base alone
     fixed     one position-keyed draw for every frame (srcore-upscale's default: the noise is
@@ -18,7 +19,8 @@ to its LR by the evaluation's bicubic). Each clip is upscaled x4 by:
 
 Scores per clip and scheme, all on Y in 8 bits:
 - warp: the mean absolute difference between consecutive frames once the known motion is
-  undone (0 for a steady picture), beside the HR clip's own;
+  undone (0 for a steady picture; for the zoom, undone by resampling, inside a border), beside
+  the HR clip's own;
 - psnr: the mean PSNR of the frames against their HR.
 One JSON object, printed and written.
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from srcore.common.atomic import write_json  # noqa: E402
@@ -47,6 +50,8 @@ from srcore.eval.metrics import psnr, rgb_to_y  # noqa: E402
 
 SCALE = 4
 MOTIONS = {"still": 0, "pan 1 LR px": SCALE, "pan 1/2 LR px": SCALE // 2}  # HR pixels per frame
+ZOOM = 1.02  # the zoom clip: 2% closer per frame, about the photo's centre
+BORDER = 16  # HR pixels left out around a zoomed frame (what the previous one did not show)
 SCHEMES = ("bicubic", "fixed", "fresh", "follow", "ensemble", "draws4")
 
 
@@ -54,6 +59,32 @@ def clip(photo: np.ndarray, step: int, frames: int, size: tuple[int, int]) -> li
     """HR frames: crops of `size` moving `step` HR pixels to the right per frame."""
     h, w = size
     return [photo[:h, i * step : i * step + w] for i in range(frames)]
+
+
+def zoom_clip(photo: np.ndarray, frames: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """HR frames: the photo's centre, `ZOOM` times closer each frame (Pillow's bicubic)."""
+    return [zoomed(photo, ZOOM**i, size) for i in range(frames)]
+
+
+def zoomed(image: np.ndarray, factor: float, size: tuple[int, int]) -> np.ndarray:
+    """`image` enlarged `factor` times about its centre, its central `size` crop."""
+    h, w = image.shape[:2]
+    big = np.asarray(
+        Image.fromarray(image).resize((round(w * factor), round(h * factor)), Image.BICUBIC)
+    )
+    top, left = (big.shape[0] - size[0]) // 2, (big.shape[1] - size[1]) // 2
+    return big[top : top + size[0], left : left + size[1]]
+
+
+def zoom_error(frames: list[np.ndarray]) -> float:
+    """Mean |Y_t - Y_{t-1} zoomed by ZOOM| inside a border: the zoom undone by resampling (so
+    the HR clip's own is not 0)."""
+    ys = []
+    for a, b in zip(frames, frames[1:]):
+        undone = zoomed(a, ZOOM, a.shape[:2])
+        inner = (slice(BORDER, -BORDER), slice(BORDER, -BORDER))
+        ys.append(np.abs(rgb_to_y(b)[inner] - rgb_to_y(undone)[inner]).mean())
+    return float(np.mean(ys))
 
 
 def upscale(sampler, lr: np.ndarray, seed: int, shift: int, scheme: str) -> np.ndarray:
@@ -93,21 +124,33 @@ def study(args: argparse.Namespace) -> dict:
     photo = read_image(args.photo)
     size = (96 * SCALE // 2, 128 * SCALE // 2)  # 192 x 256 HR, a 48 x 64 LR
     rows = {}
-    for motion, step in MOTIONS.items():
-        hr = clip(photo, step, args.frames, size)
+    for motion in [*MOTIONS, "zoom 2%"]:
+        step = MOTIONS.get(motion)
+        hr = (
+            clip(photo, step, args.frames, size)
+            if step is not None
+            else zoom_clip(photo, args.frames, size)
+        )
+        error = (lambda fs, step=step: warp_error(fs, step)) if step is not None else zoom_error
         lrs = [degrade(f, SCALE)[1] for f in hr]
-        row = {"hr": {"warp": warp_error(hr, step)}}
+        row = {"hr": {"warp": round(error(hr), 4)}}
         for scheme in SCHEMES:
-            out = []
-            for i, lr in enumerate(lrs):
-                if scheme == "bicubic":
-                    out.append(degrade_up(lr))
-                    continue
-                seed = args.seed + (i if scheme == "fresh" else 0)
-                shift = i * step if scheme == "follow" else 0
-                out.append(upscale(sampler, lr, seed, shift, scheme))
+            if scheme == "follow" and step is None:
+                continue  # a zoom is not a shift of the noise's origin
+            out = [
+                degrade_up(lr)
+                if scheme == "bicubic"
+                else upscale(
+                    sampler,
+                    lr,
+                    args.seed + (i if scheme == "fresh" else 0),
+                    i * step if scheme == "follow" else 0,
+                    scheme,
+                )
+                for i, lr in enumerate(lrs)
+            ]
             score = np.mean([psnr(rgb_to_y(o), rgb_to_y(h)) for o, h in zip(out, hr)])
-            row[scheme] = {"warp": round(warp_error(out, step), 4), "psnr": round(float(score), 3)}
+            row[scheme] = {"warp": round(error(out), 4), "psnr": round(float(score), 3)}
             print(motion, scheme, row[scheme], flush=True)
         rows[motion] = row
     return {
