@@ -178,6 +178,28 @@ def _sound_only(path: Path) -> None:
         out.mux(stream.encode(None))
 
 
+def test_a_rotated_clip_is_written_upright_without_its_rotation(models, tmp_path):
+    import av
+
+    image = smooth_image(24, 32, seed=4)
+    image[:6, :8] = 255  # a white top-left corner
+    with av.open(str(tmp_path / "phone.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv444p"
+        stream.options = {"crf": "0"}
+        stream.set_display_rotation(90)  # shown turned a quarter counterclockwise
+        out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode(None))
+    up = Upscaler.load(models["other"], "cpu")
+    video.upscale_clip(up, tmp_path / "phone.mp4", tmp_path / "up.mp4", SamplingSpec(scale=2))
+    shown = next(video.frames_of(tmp_path / "up.mp4"))
+    assert shown.shape == (64, 48, 3)
+    miss = {k: np.abs(shown[::2, ::2].astype(int) - np.rot90(image, k)).mean() for k in (1, 3)}
+    assert miss[1] < 10 < miss[3], miss  # turned as a player shows it, not the other way
+    with av.open(str(tmp_path / "up.mp4")) as clip:
+        assert next(clip.decode(video=0)).rotation == 0
+
+
 @pytest.mark.parametrize("rotation, turned", [(90, (3, 2)), (-90, (3, 2)), (180, (2, 3))])
 def test_a_rotated_frame_is_turned_upright(rotation, turned):
     rgb = np.arange(18, dtype=np.uint8).reshape(2, 3, 3)
