@@ -105,7 +105,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
     call_s, network_s = statistics.median(calls), statistics.median(network)
     return {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {_cpu()}",
+        "machine": machine(),
         "torch": torch.__version__,
         "model": what,
         "image": f"{width}x{height} -> {sr.shape[1]}x{sr.shape[0]} (x{up.scale:g})",
@@ -120,6 +120,11 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
         "cli_over_call": round(cli_s / call_s, 2),
         "srcore": srcore.__version__,
     }
+
+
+def machine() -> str:
+    """The machine every benchmark record names: architecture, threads, processor."""
+    return f"{platform.machine()}, {torch.get_num_threads()} threads, {_cpu()}"
 
 
 def _cpu() -> str:
@@ -138,7 +143,12 @@ def main() -> None:
     ap.add_argument("--size", default="480x320", help="the LR image, WIDTHxHEIGHT")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("docs/bench/bench_api.json"))
-    args = ap.parse_args()
+    run_and_write(bench, ap.parse_args())
+
+
+def run_and_write(bench, args: argparse.Namespace) -> None:
+    """bench(args, a temporary folder) -> its record, printed and written to args.out (every
+    benchmark script's end)."""
     with tempfile.TemporaryDirectory() as tmp:
         record = bench(args, Path(tmp))
     print(json.dumps(record, indent=2))

@@ -25,13 +25,10 @@ weights stands in: the cost is the same. Prints and writes one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -41,8 +38,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.bench_api import _cpu, model_file  # noqa: E402
-from srcore.common.atomic import write_json  # noqa: E402
+from scripts.bench_api import machine, model_file, run_and_write  # noqa: E402
 from srcore.common.images import list_images  # noqa: E402
 from srcore.deploy.pictures import read_picture  # noqa: E402
 from srcore.deploy.upscaler import Upscaler  # noqa: E402
@@ -157,7 +153,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
     low = lambda xs: round(min(xs), 3) if xs else None
     record = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {_cpu()}",
+        "machine": machine(),
         "torch": torch.__version__,
         "model": what,
         "photo": f"{photo_what}, {args.size} -> x{Upscaler.load(model, 'cpu').scale:g}",
@@ -188,11 +184,7 @@ def main() -> None:
     ap.add_argument("--size", default="480x320")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("docs/bench/bench_app.json"))
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        record = bench(args, Path(tmp))
-    print(json.dumps(record, indent=2))
-    write_json(args.out, record)
+    run_and_write(bench, ap.parse_args())
 
 
 if __name__ == "__main__":

@@ -17,11 +17,8 @@ Prints and writes one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -30,8 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.bench_api import _cpu  # noqa: E402
-from srcore.common.atomic import write_json  # noqa: E402
+from scripts.bench_api import machine, run_and_write  # noqa: E402
 from srcore.deploy.pictures import Picture  # noqa: E402
 from srcore.deploy.upscaler import Upscaler  # noqa: E402
 from srcore.deploy.video import ClipOptions, upscale_clip  # noqa: E402
@@ -118,7 +114,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict:
     image_s = time.perf_counter() - t0
     record = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {_cpu()}",
+        "machine": machine(),
         "torch": torch.__version__,
         "model": str(args.model),
         "clip": f"{args.frames} frames, {width}x{height} -> x{up.scale:g}",
@@ -150,11 +146,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--size", default="320x240")
     ap.add_argument("--out", type=Path, default=Path("docs/bench/bench_video.json"))
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        record = bench(args, Path(tmp))
-    print(json.dumps(record, indent=2))
-    write_json(args.out, record)
+    run_and_write(bench, ap.parse_args())
 
 
 if __name__ == "__main__":

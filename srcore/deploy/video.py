@@ -16,7 +16,7 @@ time and encoded as they go, so memory holds one batch whatever the clip's lengt
 - Sides: an h x w clip becomes round(h s) x round(w s) (srcore.data.degrade's rule); 4:2:0 needs
   even sides, so an odd side loses its last row or column.
 - Codec: libx264 (mp4, mov, mkv, avi, ts) or libvpx-vp9 (webm) unless told; crf 18 by default
-  (visually lossless for x264; 0 is lossless); yuv420p.
+  (0 is lossless); yuv420p.
 - Noise: every frame gets the same position-keyed noise (the spec's seed), so a still scene gives
   bit-identical frames; `fresh` draws a new seed per frame (the studies compare the two).
 - clean-up auto: the level is estimated once, from the first frame, and told to every frame.

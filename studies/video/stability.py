@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from datetime import date
 from pathlib import Path
@@ -39,6 +38,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from scripts.bench_api import machine  # noqa: E402
 from srcore.common.atomic import write_json  # noqa: E402
 from srcore.common.images import read_image  # noqa: E402
 from srcore.common.tensors import to_tensor, to_uint8  # noqa: E402
@@ -155,20 +155,13 @@ def study(args: argparse.Namespace) -> dict:
         rows[motion] = row
     return {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {_cpu()}",
+        "machine": machine(),
         "model": str(args.model),
         "photo": str(args.photo),
         "frames": args.frames,
         "lr": "48x64 -> 192x256 (x4)",
         "clips": rows,
     }
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main() -> None:

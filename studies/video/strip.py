@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import platform
 import sys
 from datetime import date
 from pathlib import Path
@@ -25,9 +24,10 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stability import SCALE, _cpu, clip, degrade_up, upscale  # noqa: E402
+from stability import SCALE, clip, degrade_up, upscale  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from scripts.bench_api import machine  # noqa: E402
 from srcore.common.images import read_image  # noqa: E402
 from srcore.data.degrade import degrade  # noqa: E402
 from srcore.deploy.upscaler import Upscaler  # noqa: E402
@@ -76,9 +76,8 @@ def main() -> None:
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
         ax.spines[:].set_visible(False)
-    machine = f"{platform.machine()}, {_cpu()}"
     fig.suptitle(
-        f"A pan by one LR pixel per frame, x4 ({args.photo.name}); {date.today()}, {machine}",
+        f"A pan by one LR pixel per frame, x4 ({args.photo.name}); {date.today()}, {machine()}",
         fontsize=10,
     )
     fig.tight_layout()
